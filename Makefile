@@ -1,0 +1,79 @@
+# gpucredit — developer entry points (GNU make, POSIX sh; Linux and macOS).
+#
+#   make test        venv + LibreOffice Calc (the test oracle), then pytest  (PYTEST_ARGS="-k oracle -x")
+#   make demo        convert the sample lender template with the h100-stress preset into out/
+#   make bench       run benchmarks/convert.py
+#   make libreoffice install LibreOffice Calc if soffice is missing (apt-get on Debian/Ubuntu)
+#   make clean       remove outputs and caches;  make distclean  also removes the venv
+
+SHELL := /bin/sh
+
+PYTHON ?= python3
+VENV ?= .venv
+PY = $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help test demo bench libreoffice clean distclean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+# The venv is rebuilt whenever pyproject.toml changes (new dependency, new entry point).
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	    echo "error: gpucredit needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1)." \
+	         "Run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+# Benchmarks compare against IronCalc, an optional extra.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+	touch $@
+
+test: $(VENV)/.installed libreoffice
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: $(VENV)/.installed
+	mkdir -p out
+	$(VENV)/bin/gpucredit convert templates/dc_lease_annual.xlsx -o out/dc_lease_annual.gpu.xlsx --preset h100-stress --force
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/convert.py
+
+# soffice is LibreOffice's command; the macOS app bundle does not put it on PATH.
+MACOS_SOFFICE = /Applications/LibreOffice.app/Contents/MacOS/soffice
+
+libreoffice:
+	@if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 \
+	    || [ -x "$(MACOS_SOFFICE)" ]; then \
+	    exit 0; \
+	fi; \
+	if command -v apt-get >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	    else SUDO=none; fi; \
+	    if [ "$$SUDO" != none ]; then \
+	        echo "soffice not found: installing libreoffice-calc with apt-get"; \
+	        $$SUDO apt-get update && \
+	        $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y --no-install-recommends libreoffice-calc && \
+	        command -v soffice >/dev/null 2>&1 && exit 0; \
+	        echo "error: installing libreoffice-calc failed" >&2; exit 1; \
+	    fi; \
+	fi; \
+	echo "error: the tests need LibreOffice Calc (soffice) on PATH. Install it, then re-run:" >&2; \
+	echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends libreoffice-calc" >&2; \
+	echo "  Fedora:        sudo dnf install libreoffice-calc" >&2; \
+	echo "  macOS:         brew install --cask libreoffice" >&2; \
+	echo "  Windows:       the installer from libreoffice.org, then add its program folder to PATH" >&2; \
+	exit 1
+
+clean:
+	rm -rf out build dist .pytest_cache .mypy_cache .hypothesis *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,261 @@
+"""The conversion pipeline: load → profile → patch → recalculate → metrics → annotate → write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.annotate import annotate
+from engine.errors import ConsistencyError, GpuCreditError, ParameterError, ProfileError, RentRowError
+from engine.package import Package
+from engine.patch import PatchResult, apply_patch
+from engine.profile import TemplateProfile, read_profile
+from engine.recalc import Evaluation, evaluate
+from engine.refs import CellRef
+from engine.timeline import read_grid
+from engine.values import ExcelError
+from engine.workbook import Source, load, prepare_for_recalc_on_open, write_atomic, write_cached_values
+from models.credit import CoverageMetrics, coverage_metrics, dscr
+from models.curves import CurveParams, Launch, RentMode, changed_periods, rent_after, resolve_start
+from models.periods import PeriodGrid
+from models.presets import get_preset
+
+DEFAULT_PRESET = "h100-base"
+
+
+@dataclass(frozen=True)
+class CurveChoice:
+    """Which curve to apply: a preset, parameter overrides, launches and the mode.
+
+    ``launches`` None keeps the preset's launches; an empty tuple means none.
+    """
+
+    preset: str = DEFAULT_PRESET
+    overrides: dict[str, Any] = field(default_factory=dict)
+    launches: tuple[Launch, ...] | None = None
+    mode: RentMode = RentMode.INDEX
+
+    def params(self, profile: TemplateProfile) -> CurveParams:
+        try:
+            base = get_preset(self.preset)
+        except (KeyError, ValueError) as exc:
+            raise ParameterError(str(exc).strip("'\"")) from exc
+        deal: dict[str, Any] = {}
+        if profile.gpus is not None:
+            deal["gpus"] = profile.gpus
+        if profile.unit_scale is not None:
+            deal["unit_scale"] = profile.unit_scale
+        extra: dict[str, Any] = {**deal, **self.overrides}
+        if self.launches is not None:
+            extra["launches"] = self.launches
+        try:
+            return base.with_overrides(**extra)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What one conversion did, in the shape of ``gpucredit convert --json``."""
+
+    input: Path
+    output: Path
+    preset: str
+    mode: RentMode
+    params: CurveParams
+    rent_cells: tuple[CellRef, ...]
+    grid: PeriodGrid
+    rent_before: np.ndarray
+    rent_after: np.ndarray
+    dscr_before: list[float | None]
+    dscr_after: list[float | None]
+    metrics_before: CoverageMetrics
+    metrics_after: CoverageMetrics
+    changed_cells: tuple[CellRef, ...]
+    formulas_written: int
+
+    def to_json(self) -> dict[str, Any]:
+        def metrics(mx: CoverageMetrics) -> dict[str, Any]:
+            return {"min_dscr": mx.min_dscr,
+                    "first_breach": mx.first_breach.isoformat() if mx.first_breach else None,
+                    "breaches": mx.breaches}
+
+        return {
+            "input": str(self.input), "output": str(self.output), "preset": self.preset,
+            "mode": self.mode.value, "params": self.params.to_dict(),
+            "rent_cells": [str(c) for c in self.rent_cells],
+            "changed_cells": [str(c) for c in self.changed_cells],
+            "period_starts": [d.isoformat() for d in self.grid.starts],
+            "period_ends": [d.isoformat() for d in self.grid.ends],
+            "rent_before": [float(x) for x in self.rent_before],
+            "rent_after": [float(x) for x in self.rent_after],
+            "dscr_before": self.dscr_before, "dscr_after": self.dscr_after,
+            "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
+        }
+
+
+def default_output(path: Path) -> Path:
+    """``deal.xlsx`` → ``deal.gpu.xlsx`` beside it (``.xlsm`` stays ``.xlsm``)."""
+    suffix = path.suffix.lower() if path.suffix.lower() in (".xlsx", ".xlsm") else ".xlsx"
+    return path.with_name(f"{path.stem}.gpu{suffix}")
+
+
+def convert(
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    curve: CurveChoice | None = None,
+    profile: TemplateProfile | str | Path | None = None,
+    force: bool = False,
+) -> ConversionResult:
+    """Convert one template; writes ``out`` (default :func:`default_output`) and returns the result.
+
+    Nothing is written when any step fails; the input file is only read.
+    """
+    path = Path(path)
+    out_path = Path(out) if out is not None else default_output(path)
+    curve = curve or CurveChoice()
+    try:
+        return _convert(path, out_path, curve, profile, force)
+    except GpuCreditError as exc:
+        raise exc.with_path(path) from exc.__cause__
+
+
+def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
+             force: bool) -> ConversionResult:
+    if out_path.resolve() == path.resolve():
+        raise ParameterError("the output would overwrite the input; choose another output path", path=path)
+    if out_path.exists() and not force:
+        from engine.errors import OutputError
+
+        raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
+    source = load(path)
+    profile = _resolve_profile(source, profile_arg)
+    before = evaluate(source.data, path=path, date1904=source.date1904)
+    grid = read_grid(before, profile.timeline, path=path, date1904=source.date1904)
+    rent_before = _read_rent(before, profile.rent, path)
+    params = resolve_start(curve.params(profile), grid, rent_before)
+    if curve.mode is RentMode.ABSOLUTE and params.gpus is None:
+        raise ParameterError("absolute mode needs the fleet size: pass --set gpus=N or put gpus in the profile")
+    expected = rent_after(rent_before, grid, params, curve.mode)
+    changed = changed_periods(rent_before, curve.mode)
+
+    package = Package.from_bytes(source.data)
+    patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
+                        changed=changed, mode=curve.mode, preset=curve.preset,
+                        old_values=[float(x) for x in rent_before])
+    covenant = _covenant_formula(profile)
+    annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
+                                            "inputs on the GPU_Curve sheet."],
+             dscr=profile.metrics.get("dscr"), covenant=covenant)
+    prepare_for_recalc_on_open(package)
+    after = evaluate(package.to_bytes(), path=path, date1904=source.date1904)
+    _check_rent(after, patch, profile, expected, path)
+    written = write_cached_values(package, after, path=path)
+    cov_before = _covenant_value(before, profile)
+    dscr_before = _read_dscr(before, profile)
+    dscr_after = _read_dscr(after, profile)
+    write_atomic(package.to_bytes(), out_path, force=force)
+    return ConversionResult(
+        input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=params,
+        rent_cells=profile.rent, grid=grid, rent_before=rent_before, rent_after=expected,
+        dscr_before=dscr_before, dscr_after=dscr_after,
+        metrics_before=coverage_metrics(dscr_before, grid.ends, cov_before),
+        metrics_after=coverage_metrics(dscr_after, grid.ends, _covenant_value(after, profile)),
+        changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
+    )
+
+
+def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None) -> TemplateProfile:
+    if isinstance(profile, TemplateProfile):
+        chosen = profile
+    elif profile is not None:
+        chosen = read_profile(profile)
+    else:
+        beside = source.path.with_suffix(".toml")
+        if beside.is_file():
+            chosen = read_profile(beside)
+        else:
+            from engine.detect import detect_profile
+
+            chosen = detect_profile(source)
+    names = {entry.name for entry in source.package.sheets()}
+    for sheet in sorted(chosen.sheets()):
+        if sheet not in names:
+            raise ProfileError(f"the {chosen.origin} names sheet '{sheet}', which the workbook does not have "
+                               f"(sheets: {', '.join(sorted(names))})", path=source.path)
+    return chosen
+
+
+def _read_rent(ev: Evaluation, cells: tuple[CellRef, ...], path: Path) -> np.ndarray:
+    values = []
+    for cell in cells:
+        value = ev.get(cell.sheet, cell.row, cell.col)
+        if value is None:
+            value = 0.0
+        if isinstance(value, ExcelError):
+            raise RentRowError(f"rent cell holds {value.code}; fix the template or pass --profile",
+                               path=path, sheet=cell.sheet, cell=cell.a1)
+        if isinstance(value, (bool, str)):
+            raise RentRowError(f"rent cell holds {'text' if isinstance(value, str) else 'TRUE/FALSE'} "
+                               f"{value!r}, not a number; fix the template or pass --profile",
+                               path=path, sheet=cell.sheet, cell=cell.a1)
+        values.append(float(value))
+    rent = np.array(values)
+    if not np.any(rent != 0):
+        first = cells[0]
+        raise RentRowError("rent is zero or empty in every period, so there is no rent to re-price",
+                           path=path, sheet=first.sheet, cell=first.a1)
+    return rent
+
+
+def _read_dscr(ev: Evaluation, profile: TemplateProfile) -> list[float | None]:
+    def row(name: str) -> list[float | None]:
+        out: list[float | None] = []
+        for cell in profile.metrics[name]:
+            value = ev.get(cell.sheet, cell.row, cell.col)
+            out.append(float(value) if isinstance(value, float) and not isinstance(value, bool) else None)
+        return out
+
+    if "dscr" in profile.metrics:
+        return row("dscr")
+    if "cfads" in profile.metrics and "debt_service" in profile.metrics:
+        cf = [np.nan if v is None else v for v in row("cfads")]
+        ds = [np.nan if v is None else v for v in row("debt_service")]
+        return [None if np.isnan(x) else float(x) for x in dscr(cf, ds)]
+    return [None] * profile.n_periods
+
+
+def _covenant_formula(profile: TemplateProfile) -> str | None:
+    if isinstance(profile.covenant, CellRef):
+        return profile.covenant.formula_ref()
+    if profile.covenant is not None:
+        return repr(float(profile.covenant))
+    return None
+
+
+def _covenant_value(ev: Evaluation, profile: TemplateProfile) -> float | None:
+    if isinstance(profile.covenant, CellRef):
+        value = ev.get(profile.covenant.sheet, profile.covenant.row, profile.covenant.col)
+        return float(value) if isinstance(value, float) else None
+    return profile.covenant
+
+
+def _check_rent(ev: Evaluation, patch: PatchResult, profile: TemplateProfile, expected: np.ndarray,
+                path: Path) -> None:
+    """The workbook's recomputed rent must equal DESIGN §3 computed independently by models/."""
+    for change in patch.changes:
+        p = change.period
+        cell = profile.rent[p]
+        got = ev.get(cell.sheet, cell.row, cell.col)
+        want = float(expected[p])
+        if not isinstance(got, float) or abs(got - want) > max(1e-9 * abs(want), 1e-6):
+            raise ConsistencyError(
+                f"the workbook computes {got!r} for this rent cell but the GPU curve gives {want!r}; "
+                "this is a gpucredit bug, please report it with the template",
+                path=path, sheet=cell.sheet, cell=cell.a1)
+
+

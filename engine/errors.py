@@ -1,0 +1,126 @@
+"""The errors gpucredit raises, each a message a credit analyst can act on.
+
+Only the CLI (and the xlwings shell) print them; library code raises.
+
+::
+
+    GpuCreditError                      base; carries ``path``, ``sheet``, ``cell``
+    ├── InputFileError (ValueError)     the file cannot be read as a workbook
+    │   ├── FileMissingError            no such file
+    │   ├── NotAWorkbookError           not an .xlsx/.xlsm zip (an .xls, a text file, truncated)
+    │   └── WorkbookTooLargeError       over a size / part / ratio limit (zip bomb guard)
+    ├── ProfileError (ValueError)       the profile is unreadable or points at nothing
+    │   └── DetectionError              no profile given and detection found nothing / too much
+    ├── TemplateError (ValueError)      the template's content cannot be converted
+    │   └── RentRowError                the rent row is missing, holds an error or text
+    ├── EvaluationError                 the formula engine cannot produce a trustworthy value
+    │   └── UnsupportedFunctionError    a function the engine cannot evaluate
+    ├── ConsistencyError                a recomputed number disagrees with the model (a bug guard)
+    ├── ParameterError (ValueError)     a bad curve parameter, preset or mode
+    └── OutputError                     the output exists (no --force) or cannot be written
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GpuCreditError(Exception):
+    """Base of every error gpucredit raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What is wrong and how to fix it, without the location prefix.
+    path
+        The file concerned, when there is one.
+    sheet, cell
+        Where in the workbook, when known (``cell`` may be a range or a list).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        sheet: str | None = None,
+        cell: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.sheet = sheet
+        self.cell = cell
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """``FILE: Sheet!A1: message`` — the form the CLI prints after ``error:``."""
+        parts: list[str] = []
+        if self.path is not None:
+            parts.append(self.path.name)
+        if self.sheet is not None and self.cell is not None:
+            parts.append(f"{self.sheet}!{self.cell}")
+        elif self.sheet is not None:
+            parts.append(self.sheet)
+        elif self.cell is not None:
+            parts.append(self.cell)
+        parts.append(" ".join(self.message.split()))
+        return ": ".join(parts)
+
+    def with_path(self, path: str | Path) -> GpuCreditError:
+        """Attach the file name if the raiser did not know it; returns self."""
+        if self.path is None:
+            self.path = Path(path)
+            self.args = (self.one_line(),)
+        return self
+
+
+class InputFileError(GpuCreditError, ValueError):
+    """The input cannot be read as an Excel workbook."""
+
+
+class FileMissingError(InputFileError):
+    """The input path does not exist or is not a file."""
+
+
+class NotAWorkbookError(InputFileError):
+    """The file is not an Office Open XML workbook (.xlsx / .xlsm)."""
+
+
+class WorkbookTooLargeError(InputFileError):
+    """The package exceeds a size, part-count or compression-ratio limit."""
+
+
+class ProfileError(GpuCreditError, ValueError):
+    """The template profile is unreadable or names cells that are not there."""
+
+
+class DetectionError(ProfileError):
+    """Detection found no candidate, or several, for a field of the profile."""
+
+
+class TemplateError(GpuCreditError, ValueError):
+    """The template's content cannot be converted as it stands."""
+
+
+class RentRowError(TemplateError):
+    """The rent row is missing, empty, or holds an error or text."""
+
+
+class EvaluationError(GpuCreditError):
+    """The formula engine could not produce a value that can be trusted."""
+
+
+class UnsupportedFunctionError(EvaluationError):
+    """A formula uses a function the engine cannot evaluate."""
+
+
+class ConsistencyError(GpuCreditError):
+    """A recomputed value disagrees with the independent model computation."""
+
+
+class ParameterError(GpuCreditError, ValueError):
+    """A curve parameter, preset name or mode is not valid."""
+
+
+class OutputError(GpuCreditError):
+    """The output path exists (and --force was not given) or cannot be written."""

@@ -1,0 +1,259 @@
+"""The workbook *package*: the zip of XML parts, edited part by part.
+
+Unchanged parts are written back with the same bytes; only the parts this
+module is asked to change are re-serialised. Relationships and content types
+are kept consistent when parts are added or removed.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from dataclasses import dataclass
+
+from lxml import etree
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_OFFICE_DOC = NS_R + "/officeDocument"
+REL_WORKSHEET = NS_R + "/worksheet"
+REL_STYLES = NS_R + "/styles"
+REL_SHARED_STRINGS = NS_R + "/sharedStrings"
+REL_CALC_CHAIN = NS_R + "/calcChain"
+REL_COMMENTS = NS_R + "/comments"
+REL_VML = NS_R + "/vmlDrawing"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_blank_text=False
+)
+
+
+def m(tag: str) -> str:
+    """Clark name in the SpreadsheetML main namespace."""
+    return f"{{{NS_MAIN}}}{tag}"
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    """Parse one part; refuses DTDs (no OOXML part has one; they carry XML bombs)."""
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+        raise ValueError("XML part declares a DTD or entities, which workbooks never need")
+    return etree.fromstring(data, _PARSER)
+
+
+def serialise_xml(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+@dataclass(frozen=True)
+class SheetEntry:
+    """A worksheet as listed in workbook.xml."""
+
+    name: str
+    sheet_id: int
+    rel_id: str
+    part: str
+
+
+class Package:
+    """An OOXML package held as raw part bytes, in the original zip order."""
+
+    def __init__(self, parts: dict[str, bytes], infos: dict[str, zipfile.ZipInfo]) -> None:
+        self._parts = dict(parts)
+        self._infos = dict(infos)
+        self._order = list(parts)
+        self._changed: set[str] = set()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Package:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = {info.filename: info for info in zf.infolist() if not info.is_dir()}
+            parts = {name: zf.read(name) for name in infos}
+        return cls(parts, infos)
+
+    # -- raw parts ---------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return list(self._order)
+
+    def has(self, name: str) -> bool:
+        return name in self._parts
+
+    def read(self, name: str) -> bytes:
+        return self._parts[name]
+
+    def write(self, name: str, data: bytes) -> None:
+        if name not in self._parts:
+            self._order.append(name)
+        self._parts[name] = data
+        self._changed.add(name)
+
+    def delete(self, name: str) -> None:
+        if name in self._parts:
+            del self._parts[name]
+            self._order.remove(name)
+            self._changed.discard(name)
+
+    def xml(self, name: str) -> etree._Element:
+        return parse_xml(self._parts[name])
+
+    def write_xml(self, name: str, root: etree._Element) -> None:
+        self.write(name, serialise_xml(root))
+
+    def changed_parts(self) -> set[str]:
+        return set(self._changed)
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in self._order:
+                info = self._infos.get(name)
+                if info is not None and name not in self._changed:
+                    out = zipfile.ZipInfo(name, date_time=info.date_time)
+                    out.compress_type = info.compress_type
+                    out.external_attr = info.external_attr
+                else:
+                    out = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                    out.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(out, self._parts[name])
+        return buf.getvalue()
+
+    # -- relationships -----------------------------------------------------------------------
+    @staticmethod
+    def rels_name(part: str) -> str:
+        folder, base = posixpath.split(part)
+        return posixpath.join(folder, "_rels", base + ".rels")
+
+    def relationships(self, part: str) -> list[tuple[str, str, str, str | None]]:
+        """``(id, type, resolved target part, TargetMode)`` of every relationship of ``part``."""
+        name = self.rels_name(part)
+        if name not in self._parts:
+            return []
+        folder = posixpath.dirname(part)
+        out = []
+        for rel in self.xml(name):
+            target = rel.get("Target", "")
+            mode = rel.get("TargetMode")
+            if mode != "External":
+                target = resolve_target(folder, target)
+            out.append((rel.get("Id", ""), rel.get("Type", ""), target, mode))
+        return out
+
+    def add_relationship(self, part: str, rel_type: str, target_part: str) -> str:
+        """Add a relationship from ``part`` to ``target_part``; returns the new id."""
+        name = self.rels_name(part)
+        if name in self._parts:
+            root = self.xml(name)
+        else:
+            root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+        taken = {rel.get("Id") for rel in root}
+        n = 1
+        while f"rId{n}" in taken:
+            n += 1
+        rel_id = f"rId{n}"
+        rel = etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship")
+        rel.set("Id", rel_id)
+        rel.set("Type", rel_type)
+        rel.set("Target", relative_target(posixpath.dirname(part), target_part))
+        self.write_xml(name, root)
+        return rel_id
+
+    def remove_relationships(self, part: str, rel_type: str) -> list[str]:
+        """Drop every relationship of ``rel_type`` from ``part``; returns the targets dropped."""
+        name = self.rels_name(part)
+        if name not in self._parts:
+            return []
+        root = self.xml(name)
+        folder = posixpath.dirname(part)
+        dropped = []
+        for rel in list(root):
+            if rel.get("Type") == rel_type:
+                dropped.append(resolve_target(folder, rel.get("Target", "")))
+                root.remove(rel)
+        if dropped:
+            self.write_xml(name, root)
+        return dropped
+
+    # -- content types -----------------------------------------------------------------------
+    def set_content_type(self, part: str, content_type: str) -> None:
+        root = self.xml("[Content_Types].xml")
+        partname = "/" + part
+        for el in root.findall(f"{{{NS_CT}}}Override"):
+            if el.get("PartName") == partname:
+                el.set("ContentType", content_type)
+                break
+        else:
+            el = etree.SubElement(root, f"{{{NS_CT}}}Override")
+            el.set("PartName", partname)
+            el.set("ContentType", content_type)
+        self.write_xml("[Content_Types].xml", root)
+
+    def ensure_default_content_type(self, extension: str, content_type: str) -> None:
+        root = self.xml("[Content_Types].xml")
+        for el in root.findall(f"{{{NS_CT}}}Default"):
+            if (el.get("Extension") or "").lower() == extension.lower():
+                return
+        el = etree.Element(f"{{{NS_CT}}}Default")
+        el.set("Extension", extension)
+        el.set("ContentType", content_type)
+        root.insert(0, el)
+        self.write_xml("[Content_Types].xml", root)
+
+    def remove_content_type(self, part: str) -> None:
+        root = self.xml("[Content_Types].xml")
+        for el in root.findall(f"{{{NS_CT}}}Override"):
+            if el.get("PartName") == "/" + part:
+                root.remove(el)
+                self.write_xml("[Content_Types].xml", root)
+                return
+
+    # -- workbook structure ------------------------------------------------------------------
+    def workbook_part(self) -> str:
+        for _rid, rtype, target, _mode in self.relationships(""):
+            if rtype == REL_OFFICE_DOC or rtype.endswith("/officeDocument"):
+                return target
+        raise KeyError("package has no officeDocument relationship")
+
+    def sheets(self) -> list[SheetEntry]:
+        wb_part = self.workbook_part()
+        targets = {rid: target for rid, _t, target, _m in self.relationships(wb_part)}
+        out = []
+        sheets_el = self.xml(wb_part).find(m("sheets"))
+        for el in sheets_el if sheets_el is not None else []:
+            rid = el.get(f"{{{NS_R}}}id", "")
+            out.append(SheetEntry(el.get("name", ""), int(el.get("sheetId", "0")), rid, targets.get(rid, "")))
+        return out
+
+    def sheet_part(self, name: str) -> str:
+        for entry in self.sheets():
+            if entry.name == name:
+                return entry.part
+        raise KeyError(name)
+
+    def related_part(self, part: str, rel_type: str) -> str | None:
+        for _rid, rtype, target, mode in self.relationships(part):
+            if rtype == rel_type and mode != "External":
+                return target
+        return None
+
+    def new_part_name(self, pattern: str) -> str:
+        """First free name for a pattern like ``xl/worksheets/sheet{}.xml``."""
+        n = 1
+        while pattern.format(n) in self._parts:
+            n += 1
+        return pattern.format(n)
+
+
+def resolve_target(folder: str, target: str) -> str:
+    """Resolve a relationship target against the source part's folder."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target)) if folder else posixpath.normpath(target)
+
+
+def relative_target(folder: str, target_part: str) -> str:
+    return posixpath.relpath(target_part, folder or ".")

@@ -1,0 +1,118 @@
+"""The only code that parses or builds cell references such as ``'Deal Model'!C7:L7``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+_PLAIN_SHEET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True, order=True)
+class CellRef:
+    """One cell: sheet title, 1-based row and column."""
+
+    sheet: str
+    row: int
+    col: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.row <= 1_048_576 or not 1 <= self.col <= 16_384:
+            raise ValueError(f"cell outside the Excel grid: row {self.row}, column {self.col}")
+
+    @property
+    def a1(self) -> str:
+        """``C7`` (no sheet)."""
+        return f"{get_column_letter(self.col)}{self.row}"
+
+    @property
+    def absolute(self) -> str:
+        """``$C$7`` (no sheet)."""
+        return f"${get_column_letter(self.col)}${self.row}"
+
+    def __str__(self) -> str:
+        return f"{quote_sheet(self.sheet)}!{self.a1}"
+
+    def formula_ref(self, *, absolute: bool = True) -> str:
+        """Reference usable inside a formula: ``'Deal Model'!$C$7``."""
+        return f"{quote_sheet(self.sheet)}!{self.absolute if absolute else self.a1}"
+
+
+def quote_sheet(name: str) -> str:
+    """Quote a sheet name for a formula when Excel would (spaces, punctuation, digits first)."""
+    if _PLAIN_SHEET.match(name) and not _CELL.match(name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def split_sheet(ref: str) -> tuple[str | None, str]:
+    """``"'My Sheet'!C7:D9"`` → ``("My Sheet", "C7:D9")``; no sheet → ``(None, ref)``."""
+    ref = ref.strip()
+    if "!" not in ref:
+        return None, ref
+    sheet, _, addr = ref.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'") and len(sheet) >= 2:
+        sheet = sheet[1:-1].replace("''", "'")
+    if not sheet:
+        raise ValueError(f"empty sheet name in reference {ref!r}")
+    return sheet, addr
+
+
+def parse_cell(addr: str) -> tuple[int, int]:
+    """``"C7"`` or ``"$C$7"`` → ``(7, 3)`` (row, column)."""
+    match = _CELL.match(addr.strip())
+    if match is None:
+        raise ValueError(f"not a cell address: {addr!r}")
+    return int(match.group(2)), column_index_from_string(match.group(1).upper())
+
+
+def parse_ref(ref: str, default_sheet: str | None = None) -> CellRef:
+    """A single-cell reference with its sheet."""
+    sheet, addr = split_sheet(ref)
+    sheet = sheet or default_sheet
+    if sheet is None:
+        raise ValueError(f"reference {ref!r} names no sheet")
+    row, col = parse_cell(addr)
+    return CellRef(sheet, row, col)
+
+
+def parse_range(ref: str, default_sheet: str | None = None) -> tuple[CellRef, ...]:
+    """Every cell of a one-row or one-column range, in order (a single cell is a range of one).
+
+    Raises
+    ------
+    ValueError
+        When the range spans several rows *and* several columns.
+    """
+    sheet, addr = split_sheet(ref)
+    sheet = sheet or default_sheet
+    if sheet is None:
+        raise ValueError(f"reference {ref!r} names no sheet")
+    first, _, last = addr.partition(":")
+    r1, c1 = parse_cell(first)
+    r2, c2 = parse_cell(last) if last else (r1, c1)
+    if r1 > r2 or c1 > c2:
+        raise ValueError(f"range {ref!r} runs backwards")
+    if r1 != r2 and c1 != c2:
+        raise ValueError(f"range {ref!r} must be one row or one column")
+    if r1 == r2:
+        return tuple(CellRef(sheet, r1, c) for c in range(c1, c2 + 1))
+    return tuple(CellRef(sheet, r, c1) for r in range(r1, r2 + 1))
+
+
+def format_range(cells: tuple[CellRef, ...] | list[CellRef]) -> str:
+    """The inverse of :func:`parse_range` for a contiguous row or column."""
+    if not cells:
+        raise ValueError("no cells")
+    first, last = cells[0], cells[-1]
+    if first == last:
+        return str(first)
+    return f"{quote_sheet(first.sheet)}!{first.a1}:{last.a1}"
+
+
+def column_letter(col: int) -> str:
+    """1 → ``A``."""
+    return get_column_letter(col)

@@ -1,0 +1,252 @@
+"""Cell-level edits inside one worksheet part: formulas, cached values, styles, new sheets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from engine.package import NS_MAIN, NS_R, m
+from engine.refs import column_letter, parse_cell
+from engine.values import CellValue, ExcelError
+
+# CT_Worksheet child order (ECMA-376 Part 1, §18.3.1.99); new children go in their place.
+WORKSHEET_ORDER = (
+    "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
+    "sheetProtection", "protectedRanges", "scenarios", "autoFilter", "sortState", "dataConsolidate",
+    "customSheetViews", "mergeCells", "phoneticPr", "conditionalFormatting", "dataValidations",
+    "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks",
+    "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing",
+    "legacyDrawing", "legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+    "tableParts", "extLst",
+)
+
+
+def insert_in_order(root: etree._Element, child: etree._Element) -> None:
+    """Insert ``child`` into a worksheet root after every sibling that must precede it."""
+    local = etree.QName(child).localname
+    rank = WORKSHEET_ORDER.index(local)
+    position = 0
+    for i, existing in enumerate(root):
+        name = etree.QName(existing).localname if isinstance(existing.tag, str) else ""
+        if name in WORKSHEET_ORDER and WORKSHEET_ORDER.index(name) <= rank:
+            position = i + 1
+    root.insert(position, child)
+
+
+class SheetXml:
+    """A parsed worksheet part with an index of its cells."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        data = root.find(m("sheetData"))
+        if data is None:
+            data = etree.Element(m("sheetData"))
+            insert_in_order(root, data)
+        self.data = data
+        self._rows: dict[int, etree._Element] = {}
+        self._cells: dict[tuple[int, int], etree._Element] = {}
+        for row_el in data.iterchildren(m("row")):
+            r = int(row_el.get("r", "0"))
+            self._rows[r] = row_el
+            for c_el in row_el.iterchildren(m("c")):
+                ref = c_el.get("r")
+                if ref:
+                    self._cells[parse_cell(ref)] = c_el
+
+    def cell(self, row: int, col: int) -> etree._Element | None:
+        return self._cells.get((row, col))
+
+    def ensure_cell(self, row: int, col: int) -> etree._Element:
+        found = self._cells.get((row, col))
+        if found is not None:
+            return found
+        row_el = self._rows.get(row)
+        if row_el is None:
+            row_el = etree.Element(m("row"))
+            row_el.set("r", str(row))
+            later = [r for r in self._rows if r > row]
+            if later:
+                self._rows[min(later)].addprevious(row_el)
+            else:
+                self.data.append(row_el)
+            self._rows[row] = row_el
+        c_el = etree.Element(m("c"))
+        c_el.set("r", f"{column_letter(col)}{row}")
+        later_cols = [c for (r, c) in self._cells if r == row and c > col]
+        if later_cols:
+            self._cells[(row, min(later_cols))].addprevious(c_el)
+        else:
+            row_el.append(c_el)
+        self._cells[(row, col)] = c_el
+        if "spans" in row_el.attrib:
+            del row_el.attrib["spans"]  # an optimisation hint; stale spans confuse some readers
+        return c_el
+
+    def formula_cells(self) -> Iterator[tuple[int, int, etree._Element]]:
+        for (row, col), c_el in self._cells.items():
+            if c_el.find(m("f")) is not None:
+                yield row, col, c_el
+
+    def formula(self, row: int, col: int) -> str | None:
+        c_el = self._cells.get((row, col))
+        if c_el is None:
+            return None
+        f_el = c_el.find(m("f"))
+        return None if f_el is None else (f_el.text or "")
+
+    def set_formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
+        """Replace the cell's content by ``formula`` (with or without the leading ``=``)."""
+        c_el = self.ensure_cell(row, col)
+        for child in list(c_el):
+            c_el.remove(child)
+        c_el.attrib.pop("t", None)
+        f_el = etree.SubElement(c_el, m("f"))
+        f_el.text = formula[1:] if formula.startswith("=") else formula
+        if style is not None:
+            c_el.set("s", str(style))
+
+    def set_value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
+        """A constant: number, bool, text (inline string) or nothing."""
+        c_el = self.ensure_cell(row, col)
+        for child in list(c_el):
+            c_el.remove(child)
+        c_el.attrib.pop("t", None)
+        if isinstance(value, bool):
+            c_el.set("t", "b")
+            etree.SubElement(c_el, m("v")).text = "1" if value else "0"
+        elif isinstance(value, (int, float)):
+            etree.SubElement(c_el, m("v")).text = _number_text(float(value))
+        elif isinstance(value, str):
+            c_el.set("t", "inlineStr")
+            is_el = etree.SubElement(c_el, m("is"))
+            t_el = etree.SubElement(is_el, m("t"))
+            t_el.text = value
+            if value != value.strip():
+                t_el.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        if style is not None:
+            c_el.set("s", str(style))
+
+    def style_of(self, row: int, col: int) -> int:
+        c_el = self._cells.get((row, col))
+        if c_el is None:
+            row_el = self._rows.get(row)
+            if row_el is not None and row_el.get("customFormat") == "1":
+                return int(row_el.get("s", "0"))
+            return 0
+        return int(c_el.get("s", "0"))
+
+    def set_style(self, row: int, col: int, style: int) -> None:
+        self.ensure_cell(row, col).set("s", str(style))
+
+
+def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
+    """Write the cached result of a formula cell (keeps its ``<f>``)."""
+    for v_el in c_el.findall(m("v")):
+        c_el.remove(v_el)
+    c_el.attrib.pop("t", None)
+    v_el = etree.SubElement(c_el, m("v"))
+    if isinstance(value, bool):
+        c_el.set("t", "b")
+        v_el.text = "1" if value else "0"
+    elif isinstance(value, (int, float)):
+        v_el.text = _number_text(float(value))
+    elif isinstance(value, ExcelError):
+        c_el.set("t", "e")
+        v_el.text = value.code
+    elif isinstance(value, str):
+        c_el.set("t", "str")
+        v_el.text = value
+    else:  # an empty result: Excel caches a formula pointing at a blank cell as 0
+        v_el.text = "0"
+
+
+def _number_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("a cell cannot hold NaN or infinity")
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+@dataclass
+class NewSheet:
+    """A worksheet built from scratch (the GPU_Curve sheet)."""
+
+    cells: dict[tuple[int, int], tuple[str, object, int | None]] = field(default_factory=dict)
+    col_widths: dict[int, float] = field(default_factory=dict)
+    freeze_row: int = 0
+    tab_color: str | None = None
+
+    def value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
+        self.cells[(row, col)] = ("value", value, style)
+
+    def formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
+        self.cells[(row, col)] = ("formula", formula, style)
+
+    def to_root(self) -> etree._Element:
+        root = etree.Element(m("worksheet"), nsmap={None: NS_MAIN, "r": NS_R})
+        if self.tab_color:
+            pr = etree.SubElement(root, m("sheetPr"))
+            etree.SubElement(pr, m("tabColor")).set("rgb", self.tab_color)
+        views = etree.SubElement(root, m("sheetViews"))
+        view = etree.SubElement(views, m("sheetView"))
+        view.set("workbookViewId", "0")
+        if self.freeze_row:
+            pane = etree.SubElement(view, m("pane"))
+            pane.set("ySplit", str(self.freeze_row))
+            pane.set("topLeftCell", f"A{self.freeze_row + 1}")
+            pane.set("activePane", "bottomLeft")
+            pane.set("state", "frozen")
+        etree.SubElement(root, m("sheetFormatPr")).set("defaultRowHeight", "15")
+        if self.col_widths:
+            cols = etree.SubElement(root, m("cols"))
+            for col, width in sorted(self.col_widths.items()):
+                c = etree.SubElement(cols, m("col"))
+                c.set("min", str(col))
+                c.set("max", str(col))
+                c.set("width", f"{width:g}")
+                c.set("customWidth", "1")
+        etree.SubElement(root, m("sheetData"))
+        sheet = SheetXml(root)
+        for (row, col), (kind, content, style) in sorted(self.cells.items()):
+            if kind == "formula":
+                sheet.set_formula(row, col, str(content), style)
+            else:
+                sheet.set_value(row, col, content, style)  # type: ignore[arg-type]
+        margins = etree.SubElement(root, m("pageMargins"))
+        for key, val in (("left", "0.7"), ("right", "0.7"), ("top", "0.75"), ("bottom", "0.75"),
+                         ("header", "0.3"), ("footer", "0.3")):
+            margins.set(key, val)
+        return root
+
+
+def expand_shared_formula(sheet: SheetXml, row: int, col: int) -> None:
+    """Turn the shared-formula group containing a cell into plain formulas, one per cell.
+
+    A rent cell that is the master of a shared formula cannot be rewritten alone: its
+    neighbours borrow its text. Expanding the group keeps every formula's meaning.
+    """
+    from openpyxl.formula.translate import Translator
+
+    c_el = sheet.cell(row, col)
+    f_el = c_el.find(m("f")) if c_el is not None else None
+    if f_el is None or f_el.get("t") != "shared":
+        return
+    si = f_el.get("si")
+    group = [(r, c, el) for r, c, el in sheet.formula_cells()
+             if (f := el.find(m("f"))) is not None and f.get("t") == "shared" and f.get("si") == si]
+    master = next(((r, c, el) for r, c, el in group if (el.find(m("f")).text or "") != ""), None)
+    if master is None:
+        raise ValueError(f"shared formula {si} has no master cell")
+    mr, mc, m_el = master
+    master_text = "=" + (m_el.find(m("f")).text or "")
+    origin = f"{column_letter(mc)}{mr}"
+    for r, c, el in group:
+        f = el.find(m("f"))
+        text = master_text if (r, c) == (mr, mc) else Translator(master_text, origin=origin).translate_formula(
+            f"{column_letter(c)}{r}")
+        for attr in ("t", "si", "ref"):
+            f.attrib.pop(attr, None)
+        f.text = text[1:]

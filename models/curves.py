@@ -1,0 +1,287 @@
+"""The GPU rent curve of DESIGN §3 and the re-priced rent row.
+
+Two clocks, in whole calendar months (see :mod:`models.periods` for month indices):
+
+* the market clock ``n(t) = t - month(price_date)`` drives the spot price;
+* the deal clock ``m(t) = t - month(start)`` drives utilisation and contract roll-off.
+
+::
+
+    M_k         = month of the first month-start on or after launch k (launches on or
+                  before price_date are ignored: p0 already prices them)
+    ramp_k(t)   = 0 (t < M_k); (t - M_k)/R (M_k <= t < M_k + R); 1 (t >= M_k + R)
+    spot(t)     = max(floor, p0 * (1 - d)**(n/12) * prod_k (1 - s_k * ramp_k(t)))
+    util(t)     = util[clamp(floor(m/12), 0, len(util) - 1)]
+    contract(t) = c if 0 <= m < contract_months else 0
+    realised(t) = contract * p_contract + (1 - contract) * util * spot   [$ / installed GPU-hour]
+    index(t)    = realised(t) / realised(start month)
+
+Prices are in $ per GPU-hour; utilisation and contract share are fractions.
+The parameter types (:class:`CurveParams`, :class:`Launch`, :func:`parse_param`) live in
+:mod:`models.params` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+import numpy as np
+import numpy.typing as npt
+
+from models.params import (
+    PARAM_NAMES,
+    CurveParams,
+    Launch,
+    d_from_lambda,
+    parse_launch,
+    parse_param,
+)
+from models.periods import PeriodGrid, days_in_month, month_index, month_start, period_means
+
+__all__ = [
+    "PARAM_NAMES",
+    "CurveParams",
+    "Launch",
+    "MonthlyCurve",
+    "RentMode",
+    "anchor_period",
+    "changed_periods",
+    "contract_share",
+    "d_from_lambda",
+    "default_start",
+    "index",
+    "launch_month",
+    "monthly_curve",
+    "parse_launch",
+    "parse_param",
+    "realised",
+    "rent_after",
+    "resolve_start",
+    "spot",
+    "utilisation",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+HOURS_PER_DAY = 24.0
+
+
+# -- the curve, vectorised over month indices ----------------------------------------
+def _months(months: npt.ArrayLike) -> IntArray:
+    arr = np.asarray(months)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"months: expected integer month indices, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _deal_clock(params: CurveParams, months: IntArray) -> IntArray:
+    if params.start is None:
+        raise ValueError("start: not set; the deal clock needs a start date (see resolve_start)")
+    return months - month_index(params.start)
+
+
+def launch_month(launch: Launch) -> int:
+    """M_k: month index of the first month-start on or after the launch date."""
+    m = month_index(launch.date)
+    return m if launch.date.day == 1 else m + 1
+
+
+def spot(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
+    """Spot price in $ per GPU-hour for each month index (DESIGN §3 ``spot``)."""
+    t = _months(months)
+    n = (t - month_index(params.price_date)).astype(np.float64)
+    price = params.p0 * np.power(1.0 - params.d, n / 12.0)
+    for launch in params.launches:
+        if launch.date <= params.price_date:
+            continue  # p0 already prices launches on or before the price date
+        m_k = launch_month(launch)
+        if params.ramp_months == 0:
+            ramp = (t >= m_k).astype(np.float64)
+        else:
+            ramp = np.clip((t - m_k) / params.ramp_months, 0.0, 1.0)
+        price = price * (1.0 - launch.step * ramp)
+    return np.maximum(params.floor, price)
+
+
+def utilisation(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
+    """Utilisation (fraction) for each month index, one value per deal year."""
+    m = _deal_clock(params, _months(months))
+    year = np.clip(m // 12, 0, len(params.util) - 1)
+    return np.asarray(params.util, dtype=np.float64)[year]
+
+
+def contract_share(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
+    """Share of the fleet on contract (fraction): c while 0 <= m < contract_months."""
+    m = _deal_clock(params, _months(months))
+    on = (m >= 0) & (m < params.contract_months)
+    return np.where(on, params.c, 0.0).astype(np.float64)
+
+
+def realised(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
+    """Realised revenue in $ per installed GPU-hour for each month index."""
+    t = _months(months)
+    share = contract_share(params, t)
+    return share * params.p_contract + (1.0 - share) * utilisation(params, t) * spot(params, t)
+
+
+def _realised_at_start(params: CurveParams) -> float:
+    assert params.start is not None  # callers go through _deal_clock first
+    base = float(realised(params, np.array([month_index(params.start)]))[0])
+    if base <= 0.0:
+        raise ValueError(
+            f"start: realised rent in {params.start:%Y-%m} is {base}; "
+            "the index needs a positive base (check util, c and p_contract)"
+        )
+    return base
+
+
+def index(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
+    """Realised rent relative to the start month (dimensionless; 1 at start)."""
+    values = realised(params, months)
+    return values / _realised_at_start(params)
+
+
+@dataclass(frozen=True)
+class MonthlyCurve:
+    """The curve's components over consecutive months.
+
+    Attributes
+    ----------
+    months : ndarray of int
+        Month indices.
+    spot, realised : ndarray of float
+        $ per GPU-hour (realised is per installed GPU).
+    util, contract : ndarray of float
+        Fractions.
+    index : ndarray of float
+        Realised relative to the start month.
+    """
+
+    months: IntArray
+    spot: FloatArray
+    util: FloatArray
+    contract: FloatArray
+    realised: FloatArray
+    index: FloatArray
+
+
+def monthly_curve(params: CurveParams, first_month: int, n_months: int) -> MonthlyCurve:
+    """Evaluate every component for `n_months` months from month index `first_month`."""
+    if n_months < 1:
+        raise ValueError(f"n_months: {n_months}; need at least one month")
+    t = np.arange(first_month, first_month + n_months, dtype=np.int64)
+    util_t = utilisation(params, t)
+    share = contract_share(params, t)
+    spot_t = spot(params, t)
+    real_t = share * params.p_contract + (1.0 - share) * util_t * spot_t
+    return MonthlyCurve(t, spot_t, util_t, share, real_t, real_t / _realised_at_start(params))
+
+
+# -- re-pricing the rent row ---------------------------------------------------------
+class RentMode(Enum):
+    """How the new rent is derived: scaled from the anchor, or from the fleet size."""
+
+    INDEX = "index"
+    ABSOLUTE = "absolute"
+
+
+def _rents(rent_before: npt.ArrayLike) -> FloatArray:
+    rents = np.asarray(rent_before, dtype=np.float64)
+    if rents.ndim != 1 or not np.all(np.isfinite(rents)):
+        raise ValueError("rent_before: expected a 1-D array of finite numbers")
+    return rents
+
+
+def anchor_period(rent_before: npt.ArrayLike) -> int:
+    """Position of the first period whose original rent is not zero."""
+    nonzero = np.flatnonzero(_rents(rent_before) != 0.0)
+    if nonzero.size == 0:
+        raise ValueError("rent_before: every period's rent is zero; there is no anchor period")
+    return int(nonzero[0])
+
+
+def default_start(grid: PeriodGrid, rent_before: npt.ArrayLike) -> date:
+    """First day of the first month of the anchor period (the default deal start)."""
+    return month_start(month_index(grid.starts[anchor_period(rent_before)]))
+
+
+def changed_periods(rent_before: npt.ArrayLike, mode: RentMode) -> BoolArray:
+    """Which periods get a new rent.
+
+    Index mode: periods after the anchor with non-zero rent (the anchor keeps its
+    rent).  Absolute mode: the anchor and later periods with non-zero rent.
+    """
+    rents = _rents(rent_before)
+    positions = np.arange(rents.shape[0])
+    anchor = anchor_period(rents)
+    after = positions > anchor if mode is RentMode.INDEX else positions >= anchor
+    return np.asarray(after & (rents != 0.0), dtype=np.bool_)
+
+
+def resolve_start(params: CurveParams, grid: PeriodGrid, rent_before: npt.ArrayLike) -> CurveParams:
+    """Return `params` with ``start`` set to :func:`default_start` when it is None."""
+    if params.start is not None:
+        return params
+    return dataclasses.replace(params, start=default_start(grid, rent_before))
+
+
+def rent_after(
+    rent_before: npt.ArrayLike, grid: PeriodGrid, params: CurveParams, mode: RentMode
+) -> FloatArray:
+    """Re-price a rent row with the GPU curve (DESIGN §3 "Modes").
+
+    Parameters
+    ----------
+    rent_before : ndarray of float, shape (grid.n_periods,)
+        Original rent per period, in the template's money unit.
+    grid : PeriodGrid
+        The template's periods.
+    params : CurveParams
+        Curve parameters; ``start`` None means the anchor period's first month.
+    mode : RentMode
+        INDEX: ``rent(anchor) * mean_index(p) / mean_index(anchor)``.
+        ABSOLUTE: ``unit_scale * gpus * sum_{t in p} 24 * days(t) * realised(t)``.
+
+    Returns
+    -------
+    ndarray of float, shape (grid.n_periods,)
+        New rent per period; unchanged periods keep `rent_before` exactly.
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ, all rents are zero, or ABSOLUTE mode lacks ``gpus``.
+    """
+    rents = _rents(rent_before)
+    if rents.shape[0] != grid.n_periods:
+        raise ValueError(
+            f"rent_before: {rents.shape[0]} values for {grid.n_periods} periods"
+        )
+    if mode is RentMode.ABSOLUTE and params.gpus is None:
+        raise ValueError("gpus: absolute mode needs the fleet size (gpus)")
+    resolved = resolve_start(params, grid, rents)
+    assert resolved.start is not None
+    lo, hi = grid.span()
+    start_m = month_index(resolved.start)
+    first, last = min(lo, start_m), max(hi, start_m)
+    curve = monthly_curve(resolved, first, last - first + 1)
+    changed = changed_periods(rents, mode)
+    out = rents.copy()
+    if mode is RentMode.INDEX:
+        anchor = anchor_period(rents)
+        means = period_means(curve.index, first, grid)
+        new = rents[anchor] * means / means[anchor]
+    else:
+        assert resolved.gpus is not None
+        days = np.array([days_in_month(int(t)) for t in curve.months], dtype=np.float64)
+        revenue = HOURS_PER_DAY * days * curve.realised  # $ per GPU per month
+        sums = np.array([revenue[grid.first_month[p] - first: grid.last_month[p] - first + 1].sum()
+                         for p in range(grid.n_periods)], dtype=np.float64)  # fmt: skip
+        new = resolved.unit_scale * resolved.gpus * sums
+    out[changed] = new[changed]
+    return out
