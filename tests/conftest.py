@@ -1,0 +1,51 @@
+"""Shared fixtures: the shipped templates, converted once per session, and LibreOffice's view of them."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from libreoffice import cached_values, recalculate
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+TEMPLATE_NAMES = ("dc_lease_annual", "gpu_ddtl_quarterly", "miner_hosting_monthly")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def lo_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], dict[tuple[str, str], object]]:
+    """LibreOffice's recalculated values of a file, computed once per file per session."""
+    seen: dict[Path, dict[tuple[str, str], object]] = {}
+    outdir = tmp_path_factory.mktemp("lo")
+
+    def get(path: Path) -> dict[tuple[str, str], object]:
+        if path not in seen:
+            target = outdir / f"{len(seen)}"
+            target.mkdir()
+            seen[path] = cached_values(recalculate(path, target))
+        return seen[path]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """A private copy of a shipped template (tests never convert the shipped file in place)."""
+    folder = tmp_path_factory.mktemp("templates")
+
+    def get(name: str) -> Path:
+        target = folder / f"{name}.xlsx"
+        if not target.exists():
+            shutil.copy2(TEMPLATES / f"{name}.xlsx", target)
+            shutil.copy2(TEMPLATES / f"{name}.toml", folder / f"{name}.toml")
+        return target
+
+    return get
