@@ -129,7 +129,7 @@ def _fo_calc(model: Any) -> Any:
 
 
 def _fo_read(model: Any, solution: Any, refs: list[Ref]) -> dict[Ref, Any]:
-    import formulas
+    from schedula import EMPTY  # formulas' value for an empty cell
 
     by_key: dict[Ref, Any] = {}
     for key, ranges in solution.items():
@@ -142,7 +142,7 @@ def _fo_read(model: Any, solution: Any, refs: list[Ref]) -> dict[Ref, Any]:
             value = value[0][0] if hasattr(value, "__getitem__") and not isinstance(value, str) else value
         except (IndexError, TypeError):
             pass
-        if value is formulas.EMPTY or str(value) == "empty":
+        if value is EMPTY:
             value = None
         by_key[(sheet.upper(), cell.upper())] = _plain(value)
     return {(s, a1): by_key.get((s.upper(), a1.upper()), "<not computed>") for s, a1 in refs}

@@ -133,8 +133,8 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
 
         raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
     source = load(path)
-    profile = _resolve_profile(source, profile_arg)
     before = evaluate(source.data, path=path, date1904=source.date1904)
+    profile = _resolve_profile(source, profile_arg, before)
     grid = read_grid(before, profile.timeline, path=path, date1904=source.date1904)
     rent_before = _read_rent(before, profile.rent, path)
     params = resolve_start(curve.params(profile), grid, rent_before)
@@ -169,7 +169,8 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     )
 
 
-def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None) -> TemplateProfile:
+def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None,
+                     ev: Evaluation) -> TemplateProfile:
     if isinstance(profile, TemplateProfile):
         chosen = profile
     elif profile is not None:
@@ -181,7 +182,7 @@ def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | Non
         else:
             from engine.detect import detect_profile
 
-            chosen = detect_profile(source)
+            chosen = detect_profile(source, ev)
     names = {entry.name for entry in source.package.sheets()}
     for sheet in sorted(chosen.sheets()):
         if sheet not in names:

@@ -68,6 +68,7 @@ def _monthly_hand_table(rent: np.ndarray) -> list[float]:
 CASES = {
     "stress": CurveChoice(preset="h100-stress"),
     "overrides": CurveChoice(preset="h100-base", overrides=OVERRIDES, launches=LAUNCHES),
+    "absolute": CurveChoice(preset="h100-base", mode=RentMode.ABSOLUTE),
 }
 
 
@@ -133,6 +134,24 @@ def test_rent_after_overrides_equals_hand_table(converted, name):
     wb = openpyxl.load_workbook(result.output, data_only=True)
     cells = [wb[c.sheet][c.a1].value for c in result.rent_cells]
     np.testing.assert_allclose(cells, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_rent_after_absolute_is_gpus_times_hours_times_price(converted, name):
+    _src, result, _ = converted[(name, "absolute")]
+    p = result.params
+    assert p.gpus is not None
+    expected = rent_after(result.rent_before, result.grid, p, RentMode.ABSOLUTE)
+    np.testing.assert_allclose(result.rent_after, expected, rtol=1e-9)
+    # hand check of the anchor period: unit_scale · gpus · Σ 24·days·realised over its months
+    from models.curves import realised
+    from models.periods import days_in_month
+
+    a = int(np.flatnonzero(result.rent_before)[0])
+    months = list(result.grid.months_of(a))
+    by_hand = p.unit_scale * p.gpus * sum(24 * days_in_month(t) * float(realised(p, np.array([t]))[0])
+                                          for t in months)
+    assert math.isclose(result.rent_after[a], by_hand, rel_tol=1e-9)
 
 
 def _formulas(path: Path) -> dict[tuple[str, str], str]:
