@@ -14,6 +14,7 @@ from engine.package import Package
 from engine.patch import PatchResult, apply_patch
 from engine.profile import TemplateProfile, read_profile
 from engine.recalc import Evaluation, evaluate
+from engine.reconcile import require_reconciled
 from engine.refs import CellRef
 from engine.timeline import read_grid
 from engine.values import ExcelError
@@ -76,6 +77,7 @@ class ConversionResult:
     metrics_after: CoverageMetrics
     changed_cells: tuple[CellRef, ...]
     formulas_written: int
+    reconciled_cells: int
 
     def to_json(self) -> dict[str, Any]:
         def metrics(mx: CoverageMetrics) -> dict[str, Any]:
@@ -94,6 +96,8 @@ class ConversionResult:
             "rent_after": [float(x) for x in self.rent_after],
             "dscr_before": self.dscr_before, "dscr_after": self.dscr_after,
             "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
+            "reconciled_cells": self.reconciled_cells,
+            "formulas_written": self.formulas_written,
         }
 
 
@@ -134,6 +138,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
     source = load(path)
     before = evaluate(source.data, path=path, date1904=source.date1904)
+    reconciled = require_reconciled(source.package, before, path=path)
     profile = _resolve_profile(source, profile_arg, before)
     grid = read_grid(before, profile.timeline, path=path, date1904=source.date1904)
     rent_before = _read_rent(before, profile.rent, path)
@@ -166,6 +171,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         metrics_before=coverage_metrics(dscr_before, grid.ends, cov_before),
         metrics_after=coverage_metrics(dscr_after, grid.ends, _covenant_value(after, profile)),
         changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
+        reconciled_cells=reconciled.checked,
     )
 
 

@@ -14,7 +14,8 @@ Only the CLI (and the xlwings shell) print them; library code raises.
     ├── TemplateError (ValueError)      the template's content cannot be converted
     │   └── RentRowError                the rent row is missing, holds an error or text
     ├── EvaluationError                 the formula engine cannot produce a trustworthy value
-    │   └── UnsupportedFunctionError    a function the engine cannot evaluate
+    │   ├── UnsupportedFunctionError    a function the engine cannot evaluate
+    │   └── ReconciliationError         the engine does not reproduce Excel's cached values
     ├── ConsistencyError                a recomputed number disagrees with the model (a bug guard)
     ├── ParameterError (ValueError)     a bad curve parameter, preset or mode
     └── OutputError                     the output exists (no --force) or cannot be written
@@ -112,6 +113,10 @@ class EvaluationError(GpuCreditError):
 
 class UnsupportedFunctionError(EvaluationError):
     """A formula uses a function the engine cannot evaluate."""
+
+
+class ReconciliationError(EvaluationError):
+    """Recomputing the unpatched workbook does not reproduce the values Excel cached in it."""
 
 
 class ConsistencyError(GpuCreditError):

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import formualizer as fz
+from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, UnsupportedFunctionError
-from engine.refs import split_sheet
+from engine.refs import column_letter, quote_sheet
 from engine.values import CellValue, ExcelError, date_to_serial
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
@@ -26,7 +28,6 @@ _ERROR_KINDS = {
     "Num": "#NUM!", "Na": "#N/A", "NA": "#N/A", "Spill": "#SPILL!", "Calc": "#CALC!",
     "Circ": "#CIRC!", "GettingData": "#GETTING_DATA",
 }
-_UNKNOWN = re.compile(r"Unknown function:?\s*([A-Za-z0-9_.]+)", re.IGNORECASE)
 
 
 class Evaluation:
@@ -60,50 +61,75 @@ def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
 def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evaluation:
     """Recalculate every formula of an ``.xlsx`` package held in memory.
 
+    Values that cannot be trusted (unknown functions, circular references) are
+    refused later, by :func:`check_values`, when the caller knows which cells it
+    will use or write.
+
     Raises
     ------
-    UnsupportedFunctionError
-        When a formula calls a function the engine does not implement (names the
-        function and up to five cells using it).
     EvaluationError
-        When the engine fails. Cells on a circular reference come back as
-        ``#CIRC!`` (iterative calculation is not supported yet); callers that
-        write values refuse them with the cell's name.
+        When the engine cannot load or evaluate the workbook.
     """
-    try:
-        report = fz.recalculate_xlsx_bytes(data, error_location_limit=50)
-    except (OSError, ValueError, RuntimeError) as exc:
-        if "#CIRC!" not in str(exc):
-            raise EvaluationError(f"the formula engine could not read the workbook: {exc}", path=path) from exc
-        report = {}  # a cycle: the cells are named when their values are collected
-    _raise_for_unknown_functions(report.get("summary", {}), path)
     try:
         book = fz.Workbook.from_bytes(data)
         book.evaluate_all()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise EvaluationError(f"the formula engine failed: {exc}", path=path) from exc
+        raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
     return Evaluation(book, date1904=date1904)
 
 
-def _raise_for_unknown_functions(summary: dict[str, Any], path: str | Path) -> None:
-    unknown = summary.get("unknown_functions") or []
+def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[tuple[str, int, int], str],
+                 *, path: str | Path) -> None:
+    """Refuse results that are not real answers: unknown functions and circular references.
+
+    ``values`` and ``formulas`` are keyed by ``(sheet, row, column)``.
+
+    Raises
+    ------
+    UnsupportedFunctionError
+        A formula calls a function the engine does not implement; names the function
+        and up to five cells that use it.
+    EvaluationError
+        A cell sits on a circular reference (iterative calculation is not supported yet).
+    """
+    circular = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#CIRC!"]
+    if circular:
+        sheet, row, col = sorted(circular)[0]
+        raise EvaluationError(
+            f"circular reference ({len(circular)} cells); iterative calculation is not supported yet, so the "
+            "model cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
+    named = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#NAME?"]
+    users: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for key in sorted(named):
+        for name in _function_names(formulas.get(key, "")):
+            users[name].append(key)
+    unknown = sorted(name for name in users if not is_supported(name))
     if not unknown:
         return
-    names = sorted({str(item.get("name", "?")).upper() for item in unknown})
-    cells: dict[str, list[str]] = defaultdict(list)
-    name_errors = (summary.get("error_summary") or {}).get("#NAME?", {})
-    for loc, msg in zip(name_errors.get("locations", []), name_errors.get("messages", [])):
-        found = _UNKNOWN.search(msg or "")
-        if found:
-            cells[found.group(1).upper()].append(loc)
-    first = names[0]
-    where = cells.get(first, [])
-    sheet, addr = split_sheet(where[0]) if where else (None, None)
-    listed = ", ".join(where[:5]) + (" …" if len(where) > 5 else "")
+    first = unknown[0]
+    cells = [f"{quote_sheet(s)}!{column_letter(c)}{r}" for s, r, c in users[first]]
+    sheet, row, col = users[first][0]
+    listed = ", ".join(cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "")
     raise UnsupportedFunctionError(
-        f"function {first} is not supported by the formula engine"
-        + (f" (used in {listed})" if listed else "")
-        + (f"; also unsupported: {', '.join(names[1:])}" if len(names) > 1 else "")
+        f"function {first} is not supported by the formula engine (used in {listed})"
+        + (f"; also unsupported: {', '.join(unknown[1:])}" if len(unknown) > 1 else "")
         + "; gpucredit will not write a value it cannot compute",
-        path=path, sheet=sheet, cell=addr,
+        path=path, sheet=sheet, cell=f"{column_letter(col)}{row}",
     )
+
+
+def _function_names(formula: str) -> set[str]:
+    try:
+        return {str(n).upper() for n in collect_function_names(fz.parse("=" + formula.lstrip("=")))}
+    except (ValueError, RuntimeError, fz.ParserError):
+        return set(re.findall(r"([A-Z][A-Z0-9._]*)\s*\(", formula.upper()))
+
+
+@lru_cache(maxsize=512)
+def is_supported(function: str) -> bool:
+    """Whether the engine implements ``function``: an unknown name evaluates to ``#NAME?``."""
+    probe = fz.Workbook()
+    probe.sheet("Probe").set_formula(1, 1, f"={function}()")
+    probe.evaluate_all()
+    raw = probe.get_value("Probe", 1, 1)
+    return not (isinstance(raw, dict) and raw.get("kind") == "Name")

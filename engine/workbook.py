@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import (
-    EvaluationError,
     FileMissingError,
     NotAWorkbookError,
     OutputError,
     WorkbookTooLargeError,
 )
 from engine.package import REL_CALC_CHAIN, Package, m
-from engine.recalc import Evaluation
+from engine.recalc import Evaluation, check_values
 from engine.sheetxml import SheetXml, set_cached_value
-from engine.values import ExcelError
+from engine.values import CellValue
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -104,26 +103,29 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path)
     Raises
     ------
     EvaluationError
-        For a cell on a circular reference (no trustworthy value exists for it).
+        When a value cannot be trusted (see :func:`engine.recalc.check_values`); nothing
+        is written then.
     """
-    count = 0
+    sheets = []
+    values: dict[tuple[str, int, int], CellValue] = {}
+    formulas: dict[tuple[str, int, int], str] = {}
     for entry in package.sheets():
         if not package.has(entry.part):
             continue
         sheet = SheetXml(package.xml(entry.part))
-        changed = False
-        for row, col, c_el in sheet.formula_cells():
-            value = evaluation.get(entry.name, row, col)
-            if isinstance(value, ExcelError) and value.code == "#CIRC!":
-                raise EvaluationError(
-                    "circular reference; iterative calculation is not supported yet, so the model cannot be "
-                    "recomputed", path=path, sheet=entry.name, cell=c_el.get("r"))
-            set_cached_value(c_el, value)
-            changed = True
-            count += 1
-        if changed:
+        cells = list(sheet.formula_cells())
+        for row, col, c_el in cells:
+            key = (entry.name, row, col)
+            values[key] = evaluation.get(entry.name, row, col)
+            formulas[key] = c_el.findtext(m("f")) or ""
+        sheets.append((entry, sheet, cells))
+    check_values(values, formulas, path=path)
+    for entry, sheet, cells in sheets:
+        for row, col, c_el in cells:
+            set_cached_value(c_el, values[(entry.name, row, col)])
+        if cells:
             package.write_xml(entry.part, sheet.root)
-    return count
+    return len(values)
 
 
 def prepare_for_recalc_on_open(package: Package) -> None:
