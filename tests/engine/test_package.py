@@ -1,0 +1,98 @@
+"""Package editing: parts kept byte for byte, relationships and content types consistent."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from lxml import etree
+
+from conftest import TEMPLATES
+from engine.package import CT_WORKSHEET, REL_WORKSHEET, Package, parse_xml
+from engine.sheetxml import SheetXml, expand_shared_formula, set_cached_value
+from engine.styles import StyleBook, StyleSpec
+from engine.values import ExcelError
+
+
+def test_round_trip_keeps_every_part():
+    data = (TEMPLATES / "dc_lease_annual.xlsx").read_bytes()
+    again = Package.from_bytes(Package.from_bytes(data).to_bytes())
+    original = Package.from_bytes(data)
+    assert again.names() == original.names()
+    assert all(again.read(n) == original.read(n) for n in original.names())
+
+
+def test_adding_a_part_wires_relationship_and_content_type():
+    package = Package.from_bytes((TEMPLATES / "dc_lease_annual.xlsx").read_bytes())
+    part = package.new_part_name("xl/worksheets/sheet{}.xml")
+    package.write(part, b"<worksheet/>")
+    package.set_content_type(part, CT_WORKSHEET)
+    rid = package.add_relationship("xl/workbook.xml", REL_WORKSHEET, part)
+    rels = {r[0]: r[2] for r in package.relationships("xl/workbook.xml")}
+    assert rels[rid] == part
+    assert f'PartName="/{part}"'.encode() in package.read("[Content_Types].xml")
+    with zipfile.ZipFile(io.BytesIO(package.to_bytes())) as zf:
+        assert zf.read(part) == b"<worksheet/>"
+
+
+def test_xml_with_a_dtd_is_refused():
+    bomb = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><a>&lol;</a>'
+    with pytest.raises(ValueError, match="DTD"):
+        parse_xml(bomb)
+
+
+def _sheet(xml: str) -> SheetXml:
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    return SheetXml(etree.fromstring(f'<worksheet xmlns="{ns}"><sheetData>{xml}</sheetData></worksheet>'.encode()))
+
+
+def test_cells_are_created_in_order():
+    sheet = _sheet('<row r="2"><c r="B2"><v>1</v></c></row><row r="5"><c r="A5"><v>2</v></c></row>')
+    sheet.set_formula(2, 1, "=B2*2")
+    sheet.set_value(3, 3, "x")
+    sheet.set_formula(2, 4, "A2+1")
+    rows = [(r.get("r"), [c.get("r") for c in r]) for r in sheet.data]
+    assert rows == [("2", ["A2", "B2", "D2"]), ("3", ["C3"]), ("5", ["A5"])]
+    assert sheet.formula(2, 1) == "B2*2"
+
+
+@pytest.mark.parametrize(("value", "t", "text"), [
+    (1.5, None, "1.5"), (3.0, None, "3"), (True, "b", "1"), ("n/a", "str", "n/a"),
+    (ExcelError("#DIV/0!"), "e", "#DIV/0!"), (None, None, "0"), (0.1 + 0.2, None, repr(0.1 + 0.2)),
+], ids=["float", "integer", "bool", "text", "error", "empty", "full-precision"])
+def test_cached_values_are_typed(value, t, text):
+    sheet = _sheet('<row r="1"><c r="A1" t="s"><f>X</f><v>0</v></c></row>')
+    cell = sheet.cell(1, 1)
+    set_cached_value(cell, value)
+    assert cell.get("t") == t
+    assert cell.findtext("{*}v") == text
+    assert cell.findtext("{*}f") == "X"
+
+
+def test_shared_formula_group_is_expanded_with_translated_references():
+    sheet = _sheet('<row r="1"><c r="A1"><f t="shared" ref="A1:C1" si="0">A2*2</f></c>'
+                   '<c r="B1"><f t="shared" si="0"/></c><c r="C1"><f t="shared" si="0"/></c></row>')
+    expand_shared_formula(sheet, 1, 2)
+    assert [sheet.formula(1, c) for c in (1, 2, 3)] == ["A2*2", "B2*2", "C2*2"]
+    assert all(sheet.cell(1, c).find("{*}f").get("t") is None for c in (1, 2, 3))
+
+
+def test_styles_are_appended_never_renumbered(tmp_path):
+    package = Package.from_bytes((TEMPLATES / "dc_lease_annual.xlsx").read_bytes())
+    root = package.xml("xl/styles.xml")
+    before = {tag: [etree.tostring(el) for el in root.find("{*}" + tag)] for tag in ("cellXfs", "fonts", "fills")}
+    count = len(before["cellXfs"])
+    book = StyleBook(root)
+    index = book.add(StyleSpec(number_format="0.000%", bold=True, fill="FFFFFF00"), base_xf=1)
+    assert index == count
+    for tag, old in before.items():
+        now = [etree.tostring(el) for el in root.find("{*}" + tag)]
+        assert now[:len(old)] == old and len(now) == len(old) + 1, tag
+        assert root.find("{*}" + tag).get("count") == str(len(now))
+    package.write_xml("xl/styles.xml", root)
+    out = tmp_path / "styled.xlsx"
+    out.write_bytes(package.to_bytes())
+    wb = openpyxl.load_workbook(out)  # still a valid styles part
+    assert wb.sheetnames[0] == "Inputs"
