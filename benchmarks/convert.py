@@ -21,11 +21,7 @@ Exit status 0 (a benchmark, not a test: disagreements are printed, not fatal).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import glob
 import importlib.metadata
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,7 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, machine_header, template_paths  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -56,9 +54,7 @@ def machine_lines() -> list[str]:
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         lo_version = f"unavailable ({exc})"
     return [
-        f"date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"machine:  {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs",
-        f"python:   {platform.python_implementation()} {platform.python_version()}",
+        *machine_header(),
         f"engines:  gpucredit convert = formualizer {fz_version}; "
         f"LibreOffice headless recalc = {lo_version}",
     ]
@@ -132,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    pattern = args.templates if os.path.isabs(args.templates) else str(ROOT / args.templates)
-    templates = [Path(p) for p in sorted(glob.glob(pattern))]
-    if not templates:
-        parser.error(f"no templates match {args.templates}")
+    templates = template_paths(parser, args.templates)
 
     for line in machine_lines():
         print(line)

@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import glob
 import importlib.metadata
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,7 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, machine_header, template_paths  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -198,14 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    pattern = args.templates if os.path.isabs(args.templates) else str(ROOT / args.templates)
-    templates = [Path(p) for p in sorted(glob.glob(pattern))]
-    if not templates:
-        parser.error(f"no templates match {args.templates}")
+    templates = template_paths(parser, args.templates)
 
-    print(f"date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    print(f"machine:  {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"python:   {platform.python_implementation()} {platform.python_version()}")
+    for line in machine_header():
+        print(line)
     print("engines:  " + ", ".join(f"{name} {_version(dist)}" for name, (dist, *_) in ENGINES.items()))
     print(f"reference: LibreOffice recalculation of each original template; repeat {args.repeat} (median)")
 

@@ -151,7 +151,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     package = Package.from_bytes(source.data)
     patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
                         changed=changed, mode=curve.mode, preset=curve.preset,
-                        old_values=[float(x) for x in rent_before])
+                        old_values=[float(x) for x in rent_before], date1904=source.date1904)
     covenant = _covenant_formula(profile)
     annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
                                             "inputs on the GPU_Curve sheet."],

@@ -13,7 +13,9 @@ Layout (rows fixed so a person can find things; the monthly table grows with the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -73,9 +75,15 @@ def build_curve_sheet(
     mode: RentMode,
     preset: str,
     styles: dict[str, int],
+    *,
+    date1904: bool = False,
 ) -> tuple[NewSheet, CurveSheetLayout]:
-    """Lay out GPU_Curve for ``params`` over ``grid``; returns the sheet and where rent-after lives."""
+    """Lay out GPU_Curve for ``params`` over ``grid``; returns the sheet and where rent-after lives.
+
+    Dates are written as serials of the workbook's date system (``date1904``).
+    """
     assert params.start is not None, "resolve the start date before building the sheet"
+    serial = partial(date_to_serial, date1904=date1904)
     sheet = NewSheet(col_widths={1: 16, 2: 12, 3: 12, 12: 11, 13: 11, 15: 11, 16: 11, 19: 8, 20: 12,
                                  21: 12, 22: 14, 23: 12, 24: 14, 25: 10},
                      freeze_row=0, tab_color="FF2F75B5")
@@ -85,28 +93,27 @@ def build_curve_sheet(
     sheet.value(4, 1, "Input", styles["header"])
     sheet.value(4, 2, "Value", styles["header"])
     sheet.value(4, 3, "Meaning", styles["header"])
-    _inputs(sheet, params, mode, preset, styles)
+    _inputs(sheet, params, mode, preset, styles, serial)
     first = min(int(grid.first_month[0]), month_index(params.start))
     last = max(int(grid.last_month[-1]), month_index(params.start))
     n_months = last - first + 1
-    _monthly_table(sheet, first, n_months, styles)
-    rent_after = _period_table(sheet, grid, rent_before, rent_cells, changed, mode, first, styles)
+    _monthly_table(sheet, first, n_months, styles, serial)
+    rent_after = _period_table(sheet, grid, rent_before, rent_cells, changed, mode, first, styles, serial)
     return sheet, CurveSheetLayout(rent_after=rent_after, first_month=first, n_months=n_months)
 
 
-def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, styles: dict[str, int]) -> None:
-    values = params.to_dict()
+def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, styles: dict[str, int],
+            serial: Callable[[dt.date], float]) -> None:
     for name, row in INPUT_ROWS.items():
         sheet.value(row, 1, name, styles["label"])
         value = getattr(params, name)
         if isinstance(value, dt.date):
-            sheet.value(row, 2, date_to_serial(value), styles["input_date"])
+            sheet.value(row, 2, serial(value), styles["input_date"])
         elif value is None:
             sheet.value(row, 2, None, styles["input"])
         else:
             sheet.value(row, 2, float(value), styles["input"])
         sheet.value(row, 3, INPUT_NOTES[name], styles["note"])
-    del values
     sheet.value(MODE_ROW, 1, "mode", styles["label"])
     sheet.value(MODE_ROW, 2, mode.value, styles["label"])
     sheet.value(MODE_ROW, 3, "how rent follows the curve (fixed at conversion)", styles["note"])
@@ -128,7 +135,7 @@ def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, s
         sheet.value(row, 1, f"launch {k + 1}", styles["label"])
         if k < len(params.launches):
             launch = params.launches[k]
-            sheet.value(row, 2, date_to_serial(launch.date), styles["input_date"])
+            sheet.value(row, 2, serial(launch.date), styles["input_date"])
             sheet.value(row, 3, launch.step, styles["input"])
         else:
             sheet.value(row, 2, None, styles["input_date"])
@@ -143,7 +150,8 @@ def _months_between(later: str, earlier: str) -> str:
     return f"(YEAR({later})-YEAR({earlier}))*12+MONTH({later})-MONTH({earlier})"
 
 
-def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str, int]) -> None:
+def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str, int],
+                   serial: Callable[[dt.date], float]) -> None:
     h = MONTH_HEADER_ROW
     headers = {COL["month"]: "month", COL["n"]: "n (market)", COL["m"]: "m (deal)", COL["spot"]: "spot",
                COL["util"]: "util", COL["contract"]: "contract", COL["realised"]: "realised",
@@ -161,7 +169,7 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str,
     for i in range(n_months):
         row = r0 + i
         a = f"{month_col}{row}"
-        sheet.value(row, COL["month"], date_to_serial(month_start(first + i)), styles["date"])
+        sheet.value(row, COL["month"], serial(month_start(first + i)), styles["date"])
         sheet.formula(row, COL["n"], _months_between(a, input_cell("price_date")), None)
         sheet.formula(row, COL["m"], _months_between(a, input_cell("start")), None)
         for k in range(LAUNCH_SLOTS):
@@ -187,7 +195,7 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str,
 
 def _period_table(
     sheet: NewSheet, grid: PeriodGrid, rent_before: np.ndarray, rent_cells: tuple[CellRef, ...],
-    changed: np.ndarray, mode: RentMode, first: int, styles: dict[str, int],
+    changed: np.ndarray, mode: RentMode, first: int, styles: dict[str, int], serial: Callable[[dt.date], float],
 ) -> tuple[CellRef, ...]:
     c0 = PERIOD_COL0
     for offset, text in enumerate(("period", "start", "end", "rent before", "mean index", "rent after",
@@ -203,8 +211,8 @@ def _period_table(
         ra = MONTH_HEADER_ROW + 1 + months[0] - first
         rb = MONTH_HEADER_ROW + 1 + months[-1] - first
         sheet.value(row, c0, p + 1, None)
-        sheet.value(row, c0 + 1, date_to_serial(grid.starts[p]), styles["date"])
-        sheet.value(row, c0 + 2, date_to_serial(grid.ends[p]), styles["date"])
+        sheet.value(row, c0 + 1, serial(grid.starts[p]), styles["date"])
+        sheet.value(row, c0 + 2, serial(grid.ends[p]), styles["date"])
         sheet.value(row, c0 + 3, float(rent_before[p]), styles["num2"])
         sheet.formula(row, c0 + 4, f"AVERAGE(P{ra}:P{rb})", styles["num"])
         if not changed[p]:

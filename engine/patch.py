@@ -74,6 +74,7 @@ def apply_patch(
     mode: RentMode,
     preset: str,
     old_values: list[CellValue],
+    date1904: bool = False,
 ) -> PatchResult:
     """Add GPU_Curve and point every changed rent cell at its period's value there."""
     sheets = package.sheets()
@@ -83,7 +84,8 @@ def apply_patch(
     style_name = styles_part(package)
     book = StyleBook(package.xml(style_name))
     styles = curve_styles(book)
-    new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles)
+    new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles,
+                                          date1904=date1904)
     package.write_xml(style_name, book.root)
     curve_part = _add_sheet(package, new_sheet.to_root())
     changes = _rewire(package, profile.rent, layout, changed, old_values)

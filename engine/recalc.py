@@ -70,8 +70,10 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     EvaluationError
         When the engine cannot load or evaluate the workbook.
     """
+    config = fz.EvaluationConfig()
+    config.date_system = "1904" if date1904 else "1900"
     try:
-        book = fz.Workbook.from_bytes(data)
+        book = fz.Workbook.from_bytes(data, config=fz.WorkbookConfig(eval_config=config))
         book.evaluate_all()
     except (OSError, ValueError, RuntimeError) as exc:
         raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -21,10 +22,8 @@ import pytest
 
 from conftest import TEMPLATE_NAMES
 from engine.convert import ConversionResult, CurveChoice, convert
-from engine.refs import CellRef
 from libreoffice import cached_values, compare
 from models.curves import Launch, RentMode, rent_after
-from models.periods import PeriodGrid
 
 # The override case: decline 50 %/yr, no floor, a whole (R = 0) 20 % step in January 2027 and a
 # utilisation table. With no floor, index(t) ∝ util(t)·0.5^(n/12)·step(t), so every period mean is a
@@ -208,3 +207,27 @@ def test_unchanged_parts_are_byte_identical(converted, name):
                 continue
             assert a.read(part) == b.read(part), part
     assert rent_sheets
+
+
+def test_1904_date_system_converts_like_1900(converted, lo_cache, tmp_path):
+    """A workbook saved with the 1904 date system (old Mac Excel) gives the same periods and rent."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    src, reference, _ = converted[("gpu_ddtl_quarterly", "stress")]
+    wb = openpyxl.load_workbook(src)
+    wb.epoch = CALENDAR_MAC_1904
+    mac = tmp_path / "mac.xlsx"
+    wb.save(mac)
+    with zipfile.ZipFile(mac) as zf:
+        assert 'date1904="1"' in zf.read("xl/workbook.xml").decode()
+    result = convert(mac, tmp_path / "mac.gpu.xlsx", curve=CASES["stress"],
+                     profile=src.with_suffix(".toml"))
+    assert result.grid == reference.grid
+    np.testing.assert_allclose(result.rent_after, reference.rent_after, rtol=1e-9)
+    ours = cached_values(result.output)
+    assert compare(ours, lo_cache(result.output)) == []
+    # GPU_Curve dates are 1904 serials: 2026-07-01 is 46204 − 1462
+    with zipfile.ZipFile(result.output) as zf:
+        curve_xml = max((n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")),
+                        key=lambda n: int(n[len("xl/worksheets/sheet"):-4]))
+        assert re.search(r'<c r="T5"[^>]*><v>44742</v>', zf.read(curve_xml).decode())
