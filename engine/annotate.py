@@ -78,22 +78,29 @@ def _add_comments(package: Package, part: str, sheet: SheetXml, notes: list[tupl
     taken = {c.get("ref") for c in clist}
     for cell, text in notes:
         if cell.a1 in taken:  # keep the lender's note; ours goes first in the same comment
-            existing = next(c for c in clist if c.get("ref") == cell.a1)
-            existing_text = existing.find(m("text"))
-            run = etree.Element(m("r"))
-            t = etree.SubElement(run, m("t"))
-            t.text = text + "\n"
-            t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-            existing_text.insert(0, run)
+            existing = next(c for c in clist if c.get("ref") == cell.a1).find(m("text"))
+            bare = existing.find(m("t"))
+            if bare is not None:  # a plain-text note: make it a run, since runs cannot follow a bare <t>
+                existing.remove(bare)
+                run = etree.Element(m("r"))
+                run.append(bare)
+                existing.insert(0, run)
+            existing.insert(0, _run(text + "\n"))
             continue
         comment = etree.SubElement(clist, m("comment"))
         comment.set("ref", cell.a1)
         comment.set("authorId", str(names.index(AUTHOR)))
-        t = etree.SubElement(etree.SubElement(etree.SubElement(comment, m("text")), m("r")), m("t"))
-        t.text = text
-        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        etree.SubElement(comment, m("text")).append(_run(text))
     package.write_xml(comments_part, root)
     _add_vml_shapes(package, part, sheet, [cell for cell, _ in notes if cell.a1 not in taken])
+
+
+def _run(text: str) -> etree._Element:
+    run = etree.Element(m("r"))
+    t = etree.SubElement(run, m("t"))
+    t.text = text
+    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    return run
 
 
 def _add_vml_shapes(package: Package, part: str, sheet: SheetXml, cells: list[CellRef]) -> None:

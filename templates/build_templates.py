@@ -311,7 +311,7 @@ def build_dc_lease_annual() -> tuple[Workbook, str]:
         ("Years flagged in breach", f"=SUM({s(26)})", FMT_INT),
         ("NPV of CFADS at discount rate", f"=NPV({disc},{s(13)})", FMT_MONEY_M),
         ("Loan life cover ratio at close", f"=NPV({rate},{s(13)})/{loan}", FMT_X),
-        ("Project IRR (unlevered)", "=IFERROR(IRR($D$30:$N$30),\"no IRR\")", FMT_PCT),
+        ("Project IRR (unlevered)", "=IF(SUM($D$30:$N$30)<=0,\"n.m.\",IFERROR(IRR($D$30:$N$30),\"no IRR\"))", FMT_PCT),
         ("Total debt service", f"=SUM({s(20)})", FMT_MONEY_M),
         ("Weighted average life", f"=SUMPRODUCT({s(4)},{s(18)})/SUM({s(18)})", '0.00" yrs"'),
         ("Balance at maturity", "=$N$19", FMT_MONEY_M),
