@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.check import check_file
 from engine.convert import DEFAULT_PRESET, ConversionResult, CurveChoice, convert
 from engine.errors import GpuCreditError, ParameterError
 from models.curves import Launch, RentMode
@@ -90,6 +91,33 @@ def convert_cmd(
             _render(result)
 
     _guard(run)
+
+
+@app.command("check")
+def check_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Workbooks to check (.xlsx or .xlsm).", show_default=False)],
+) -> None:
+    """Check workbook packages: well-formed XML, relationships, content types, sheet and defined names."""
+    failed = False
+
+    def run_one(path: Path) -> None:
+        nonlocal failed
+        problems = check_file(path)
+        if problems:
+            failed = True
+            for problem in problems:
+                err_console.print(f"error: {path.name}: {problem}", markup=False)
+        else:
+            out_console.print(f"{path.name}: ok", markup=False)
+
+    for path in files:
+        try:
+            run_one(path)
+        except GpuCreditError as exc:
+            failed = True
+            err_console.print(f"error: {exc.one_line()}", markup=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _guard(fn: Any) -> None:

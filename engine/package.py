@@ -257,3 +257,39 @@ def resolve_target(folder: str, target: str) -> str:
 
 def relative_target(folder: str, target_part: str) -> str:
     return posixpath.relpath(target_part, folder or ".")
+
+
+NS_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+NS_EXT_PROPS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+
+
+def register_sheet_title(package: Package, title: str) -> None:
+    """List a new worksheet in ``docProps/app.xml`` (HeadingPairs count and TitlesOfParts).
+
+    Excel tolerates a stale list, but other readers show it; a file without the part, or
+    without a "Worksheets" heading, is left as it is.
+    """
+    part = "docProps/app.xml"
+    if not package.has(part):
+        return
+    root = package.xml(part)
+    pairs = root.find(f"{{{NS_EXT_PROPS}}}HeadingPairs/{{{NS_VT}}}vector")
+    titles = root.find(f"{{{NS_EXT_PROPS}}}TitlesOfParts/{{{NS_VT}}}vector")
+    if pairs is None or titles is None:
+        return
+    variants = list(pairs)
+    position = 0
+    for i in range(0, len(variants) - 1, 2):
+        label = variants[i].findtext(f"{{{NS_VT}}}lpstr") or ""
+        count_el = variants[i + 1].find(f"{{{NS_VT}}}i4")
+        count = int(count_el.text or "0") if count_el is not None else 0
+        position += count
+        if label in ("Worksheets", "Arbeitsblätter", "Feuilles de calcul", "Hojas de cálculo", "Fogli di lavoro"):
+            assert count_el is not None
+            count_el.text = str(count + 1)
+            entry = etree.Element(f"{{{NS_VT}}}lpstr")
+            entry.text = title
+            titles.insert(position, entry)
+            titles.set("size", str(len(titles)))
+            package.write_xml(part, root)
+            return

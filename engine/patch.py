@@ -9,7 +9,7 @@ from lxml import etree
 
 from engine.curve_sheet import SHEET_NAME, CurveSheetLayout, build_curve_sheet
 from engine.errors import TemplateError
-from engine.package import CT_WORKSHEET, NS_R, REL_STYLES, REL_WORKSHEET, Package, m
+from engine.package import CT_WORKSHEET, NS_R, REL_STYLES, REL_WORKSHEET, Package, m, register_sheet_title
 from engine.profile import TemplateProfile
 from engine.refs import CellRef
 from engine.sheetxml import SheetXml, expand_shared_formula
@@ -106,6 +106,7 @@ def _add_sheet(package: Package, root: etree._Element) -> str:
     el.set("sheetId", str(next_id))
     el.set(f"{{{NS_R}}}id", rel_id)
     package.write_xml(wb_part, wb)
+    register_sheet_title(package, SHEET_NAME)
     return part
 
 

@@ -161,3 +161,14 @@ def test_bad_parameters_are_one_line_errors(tmp_path, flag, needle):
     proc = run("convert", src, flag)
     assert_one_line_error(proc, needle)
     assert not (tmp_path / "dc_lease_annual.gpu.xlsx").exists()
+
+
+def test_check_command(tmp_path):
+    src = copy_template(tmp_path)
+    ok = run("check", src)
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a zip")
+    proc = run("check", src, bad)
+    assert proc.returncode == 1
+    assert "bad.xlsx" in proc.stderr and "Traceback" not in proc.stderr

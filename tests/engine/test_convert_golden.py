@@ -231,3 +231,18 @@ def test_1904_date_system_converts_like_1900(converted, lo_cache, tmp_path):
         curve_xml = max((n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")),
                         key=lambda n: int(n[len("xl/worksheets/sheet"):-4]))
         assert re.search(r'<c r="T5"[^>]*><v>44742</v>', zf.read(curve_xml).decode())
+
+
+@pytest.mark.parametrize(("name", "case"), PARAMS, ids=IDS)
+def test_output_passes_the_package_check(converted, name, case):
+    from engine.check import check_file
+
+    _src, result, _ = converted[(name, case)]
+    assert [str(p) for p in check_file(result.output)] == []
+
+
+def test_converting_twice_gives_identical_bytes(template_copy, tmp_path):
+    src = template_copy("miner_hosting_monthly")
+    a = convert(src, tmp_path / "a.xlsx", curve=CASES["overrides"])
+    b = convert(src, tmp_path / "b.xlsx", curve=CASES["overrides"])
+    assert a.output.read_bytes() == b.output.read_bytes()

@@ -96,3 +96,38 @@ def test_styles_are_appended_never_renumbered(tmp_path):
     out.write_bytes(package.to_bytes())
     wb = openpyxl.load_workbook(out)  # still a valid styles part
     assert wb.sheetnames[0] == "Inputs"
+
+
+def test_a_new_sheet_is_listed_in_app_properties():
+    from engine.package import register_sheet_title
+
+    app = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+           'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><HeadingPairs>'
+           '<vt:vector size="4" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr></vt:variant>'
+           '<vt:variant><vt:i4>2</vt:i4></vt:variant><vt:variant><vt:lpstr>Named Ranges</vt:lpstr></vt:variant>'
+           '<vt:variant><vt:i4>1</vt:i4></vt:variant></vt:vector></HeadingPairs><TitlesOfParts>'
+           '<vt:vector size="3" baseType="lpstr"><vt:lpstr>Inputs</vt:lpstr><vt:lpstr>Model</vt:lpstr>'
+           '<vt:lpstr>Rent</vt:lpstr></vt:vector></TitlesOfParts></Properties>')
+    package = Package({"docProps/app.xml": app.encode()}, {})
+    register_sheet_title(package, "GPU_Curve")
+    root = package.xml("docProps/app.xml")
+    vt = "{http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes}"
+    assert [e.text for e in root.iter(f"{vt}lpstr")][2:] == ["Inputs", "Model", "GPU_Curve", "Rent"]
+    assert [e.text for e in root.iter(f"{vt}i4")] == ["3", "1"]
+    assert root.find(f".//{{*}}TitlesOfParts/{vt}vector").get("size") == "4"
+
+
+@pytest.mark.parametrize(("mutate", "needle"), [
+    (lambda p: p.delete("xl/styles.xml"), "missing part xl/styles.xml"),
+    (lambda p: p.write("xl/extra.bin", b"\0"), "no content type"),
+    (lambda p: p.write("xl/workbook.xml", b"<workbook"), "not well-formed"),
+    (lambda p: p.write("xl/workbook.xml", p.read("xl/workbook.xml").replace(b'name="Model"', b'name="Inputs"')),
+     "duplicate sheet names"),
+], ids=["dangling-relationship", "no-content-type", "malformed-xml", "duplicate-sheet"])
+def test_check_finds_broken_packages(mutate, needle):
+    from engine.check import check_package
+
+    package = Package.from_bytes((TEMPLATES / "dc_lease_annual.xlsx").read_bytes())
+    assert check_package(package) == []
+    mutate(package)
+    assert any(needle in str(p) for p in check_package(package)), [str(p) for p in check_package(package)]
