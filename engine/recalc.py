@@ -18,7 +18,9 @@ import formualizer as fz
 from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, UnsupportedFunctionError
+from engine.package import Package, m
 from engine.refs import column_letter, quote_sheet
+from engine.sheetxml import SheetXml, array_members
 from engine.values import CellValue, ExcelError, date_to_serial
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
@@ -70,6 +72,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     EvaluationError
         When the engine cannot load or evaluate the workbook.
     """
+    data = _without_array_results(data)
     config = fz.EvaluationConfig()
     config.date_system = "1904" if date1904 else "1900"
     try:
@@ -78,6 +81,29 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     except (OSError, ValueError, RuntimeError) as exc:
         raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
     return Evaluation(book, date1904=date1904)
+
+
+def _without_array_results(data: bytes) -> bytes:
+    """The package with the stored results of array formulas removed from their member cells.
+
+    The engine treats a member cell that holds a value as an obstacle (``#SPILL!``); Excel
+    treats it as part of the array. Emptying the members lets the engine spill into them.
+    """
+    package = Package.from_bytes(data)
+    changed = False
+    for entry in package.sheets():
+        if not package.has(entry.part) or b' t="array"' not in package.read(entry.part):
+            continue
+        sheet = SheetXml(package.xml(entry.part))
+        for row, col in array_members(sheet):
+            c_el = sheet.cell(row, col)
+            if c_el is not None and c_el.find(m("f")) is None:
+                for child in list(c_el):
+                    c_el.remove(child)
+                c_el.attrib.pop("t", None)
+                changed = True
+        package.write_xml(entry.part, sheet.root)
+    return package.to_bytes() if changed else data
 
 
 def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[tuple[str, int, int], str],

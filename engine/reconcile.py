@@ -14,7 +14,7 @@ from engine.errors import ReconciliationError
 from engine.package import REL_SHARED_STRINGS, Package, m
 from engine.recalc import Evaluation
 from engine.refs import quote_sheet
-from engine.sheetxml import SheetXml
+from engine.sheetxml import SheetXml, array_members
 from engine.values import CellValue, ExcelError, ERROR_CODES
 
 REL_TOL, ABS_TOL = 1e-9, 1e-6  # DESIGN §6, the same contract as the LibreOffice oracle
@@ -35,31 +35,40 @@ class Mismatch:
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """How many cached formula values were checked, and which did not reproduce."""
+    """How many cached values were checked, and which did not reproduce.
+
+    ``checked`` counts formula cells and the member cells of array formulas (whose stored
+    values are the array's results); ``formula_cells`` counts the formula cells alone.
+    """
 
     checked: int
     mismatches: tuple[Mismatch, ...]
+    formula_cells: int = 0
 
 
 def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
     """Compare every formula cell that carries a cached value with the engine's value."""
     strings = _shared_strings(package)
-    checked = 0
+    checked = formula_cells = 0
     mismatches = []
     for entry in package.sheets():
         if not package.has(entry.part):
             continue
         sheet = SheetXml(package.xml(entry.part))
-        for row, col, c_el in sheet.formula_cells():
+        cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
+        cells += [(row, col, c_el) for row, col in array_members(sheet)
+                  if (c_el := sheet.cell(row, col)) is not None]
+        for row, col, c_el in cells:
             v_el = c_el.find(m("v"))
             if v_el is None or v_el.text is None:
                 continue
             cached = _cached(c_el.get("t", "n"), v_el.text, strings)
             computed = evaluation.get(entry.name, row, col)
             checked += 1
+            formula_cells += c_el.find(m("f")) is not None
             if not same(cached, computed):
                 mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed))
-    return Reconciliation(checked, tuple(mismatches))
+    return Reconciliation(checked, tuple(mismatches), formula_cells)
 
 
 def require_reconciled(package: Package, evaluation: Evaluation, *, path: Path) -> Reconciliation:

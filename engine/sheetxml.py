@@ -250,3 +250,21 @@ def expand_shared_formula(sheet: SheetXml, row: int, col: int) -> None:
         for attr in ("t", "si", "ref"):
             f.attrib.pop(attr, None)
         f.text = text[1:]
+
+
+def array_members(sheet: SheetXml) -> list[tuple[int, int]]:
+    """Cells covered by an array formula (legacy or dynamic spill) other than its master cell.
+
+    The file stores their results as plain values; they change when the master's result does.
+    """
+    members = []
+    for row, col, c_el in list(sheet.formula_cells()):
+        f_el = c_el.find(m("f"))
+        ref = f_el.get("ref") if f_el is not None and f_el.get("t") == "array" else None
+        if not ref or ":" not in ref:
+            continue
+        first, last = ref.split(":")
+        r1, c1 = parse_cell(first)
+        r2, c2 = parse_cell(last)
+        members += [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (row, col)]
+    return members

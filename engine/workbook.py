@@ -16,7 +16,7 @@ from engine.errors import (
 )
 from engine.package import REL_CALC_CHAIN, Package, m
 from engine.recalc import Evaluation, check_values
-from engine.sheetxml import SheetXml, set_cached_value
+from engine.sheetxml import SheetXml, array_members, set_cached_value
 from engine.values import CellValue
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -118,14 +118,19 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path)
             key = (entry.name, row, col)
             values[key] = evaluation.get(entry.name, row, col)
             formulas[key] = c_el.findtext(m("f")) or ""
-        sheets.append((entry, sheet, cells))
+        members = array_members(sheet)
+        for row, col in members:
+            values[(entry.name, row, col)] = evaluation.get(entry.name, row, col)
+        sheets.append((entry, sheet, cells, members))
     check_values(values, formulas, path=path)
-    for entry, sheet, cells in sheets:
+    for entry, sheet, cells, members in sheets:
         for row, col, c_el in cells:
             set_cached_value(c_el, values[(entry.name, row, col)])
+        for row, col in members:
+            set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
         if cells:
             package.write_xml(entry.part, sheet.root)
-    return len(values)
+    return len(formulas)
 
 
 def prepare_for_recalc_on_open(package: Package) -> None:

@@ -54,7 +54,8 @@ def test_reconciliation_counts_excel_cached_cells(corpus_copy):
     for name, cached in ((NREL, 930), (LOAN, 3984)):
         source = load(corpus_copy(name))
         result = reconcile(source.package, evaluate(source.data, path=source.path))
-        assert result.checked == cached
+        assert result.formula_cells == cached
+        assert result.checked >= cached  # plus the members of array formulas
         assert 0 < len(result.mismatches) < cached  # some reproduce, some do not
         assert all(not (isinstance(m.cached, float) and m.cached == m.computed) for m in result.mismatches)
 
