@@ -47,8 +47,8 @@ bench: $(VENV)/.installed-bench
 MACOS_SOFFICE = /Applications/LibreOffice.app/Contents/MacOS/soffice
 
 libreoffice:
-	@if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 \
-	    || [ -x "$(MACOS_SOFFICE)" ]; then \
+	@if { command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 \
+	    || [ -x "$(MACOS_SOFFICE)" ]; } && command -v pdftoppm >/dev/null 2>&1; then \
 	    exit 0; \
 	fi; \
 	if command -v apt-get >/dev/null 2>&1; then \
@@ -56,18 +56,18 @@ libreoffice:
 	    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	    else SUDO=none; fi; \
 	    if [ "$$SUDO" != none ]; then \
-	        echo "soffice not found: installing libreoffice-calc with apt-get"; \
+	        echo "soffice or pdftoppm not found: installing libreoffice-calc and poppler-utils with apt-get"; \
 	        $$SUDO apt-get update && \
 	        $$SUDO env DEBIAN_FRONTEND=noninteractive \
-	            apt-get install -y --no-install-recommends libreoffice-calc && \
-	        command -v soffice >/dev/null 2>&1 && exit 0; \
+	            apt-get install -y --no-install-recommends libreoffice-calc poppler-utils && \
+	        command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && exit 0; \
 	        echo "error: installing libreoffice-calc failed" >&2; exit 1; \
 	    fi; \
 	fi; \
-	echo "error: the tests need LibreOffice Calc (soffice) on PATH. Install it, then re-run:" >&2; \
-	echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends libreoffice-calc" >&2; \
-	echo "  Fedora:        sudo dnf install libreoffice-calc" >&2; \
-	echo "  macOS:         brew install --cask libreoffice" >&2; \
+	echo "error: the tests need LibreOffice Calc (soffice) and pdftoppm (poppler) on PATH. Install them, then re-run:" >&2; \
+	echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends libreoffice-calc poppler-utils" >&2; \
+	echo "  Fedora:        sudo dnf install libreoffice-calc poppler-utils" >&2; \
+	echo "  macOS:         brew install --cask libreoffice && brew install poppler" >&2; \
 	echo "  Windows:       the installer from libreoffice.org, then add its program folder to PATH" >&2; \
 	exit 1
 

@@ -9,17 +9,21 @@ from typing import Any
 import numpy as np
 
 from engine.annotate import annotate
-from engine.errors import ConsistencyError, GpuCreditError, ParameterError, ProfileError, RentRowError
+from engine.errors import (ConsistencyError, GpuCreditError, OutputError, ParameterError, ProfileError,
+                           RentRowError)
+from engine.metrics import CollateralChoice, collateral_values, measure, read_lines
 from engine.package import Package
 from engine.patch import PatchResult, apply_patch
 from engine.profile import TemplateProfile, read_profile
 from engine.recalc import Evaluation, evaluate
 from engine.reconcile import require_reconciled
+from engine.summary_sheet import build_summary, finish_summary, headline
 from engine.refs import CellRef
 from engine.timeline import read_grid
 from engine.values import ExcelError
 from engine.workbook import Source, load, prepare_for_recalc_on_open, write_atomic, write_cached_values
-from models.credit import CoverageMetrics, coverage_metrics, dscr
+from models.collateral import SALE_CHANNELS, CollateralParams
+from models.credit import CreditMetrics
 from models.curves import CurveParams, Launch, RentMode, changed_periods, rent_after, resolve_start
 from models.periods import PeriodGrid
 from models.presets import get_preset
@@ -38,6 +42,7 @@ class CurveChoice:
     overrides: dict[str, Any] = field(default_factory=dict)
     launches: tuple[Launch, ...] | None = None
     mode: RentMode = RentMode.INDEX
+    collateral: CollateralChoice = field(default_factory=CollateralChoice)
 
     def params(self, profile: TemplateProfile) -> CurveParams:
         try:
@@ -67,27 +72,27 @@ class ConversionResult:
     preset: str
     mode: RentMode
     params: CurveParams
+    collateral: CollateralParams | None
     rent_cells: tuple[CellRef, ...]
     grid: PeriodGrid
     rent_before: np.ndarray
     rent_after: np.ndarray
     dscr_before: list[float | None]
     dscr_after: list[float | None]
-    metrics_before: CoverageMetrics
-    metrics_after: CoverageMetrics
+    metrics_before: CreditMetrics
+    metrics_after: CreditMetrics
     changed_cells: tuple[CellRef, ...]
     formulas_written: int
     reconciled_cells: int
 
     def to_json(self) -> dict[str, Any]:
-        def metrics(mx: CoverageMetrics) -> dict[str, Any]:
-            return {"min_dscr": mx.min_dscr,
-                    "first_breach": mx.first_breach.isoformat() if mx.first_breach else None,
-                    "breaches": mx.breaches}
+        def metrics(mx: CreditMetrics) -> dict[str, Any]:
+            return {k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in mx.to_dict().items()}
 
         return {
             "input": str(self.input), "output": str(self.output), "preset": self.preset,
             "mode": self.mode.value, "params": self.params.to_dict(),
+            "collateral": self.collateral.to_dict() if self.collateral is not None else None,
             "rent_cells": [str(c) for c in self.rent_cells],
             "changed_cells": [str(c) for c in self.changed_cells],
             "period_starts": [d.isoformat() for d in self.grid.starts],
@@ -133,9 +138,8 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     if out_path.resolve() == path.resolve():
         raise ParameterError("the output would overwrite the input; choose another output path", path=path)
     if out_path.exists() and not force:
-        from engine.errors import OutputError
-
         raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
+    # load → profile
     source = load(path)
     before = evaluate(source.data, path=path, date1904=source.date1904)
     reconciled = require_reconciled(source.package, before, path=path)
@@ -147,32 +151,51 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         raise ParameterError("absolute mode needs the fleet size: pass --set gpus=N or put gpus in the profile")
     expected = rent_after(rent_before, grid, params, curve.mode)
     changed = changed_periods(rent_before, curve.mode)
-
+    collateral_params = curve.collateral.params(curve.preset, profile, grid)
+    collateral = collateral_values(collateral_params, grid, params.unit_scale)
+    lines_before = read_lines(before, profile)
+    metrics_before = measure(lines_before, grid, collateral)
+    # patch → annotate
     package = Package.from_bytes(source.data)
     patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
                         changed=changed, mode=curve.mode, preset=curve.preset,
                         old_values=[float(x) for x in rent_before], date1904=source.date1904)
-    covenant = _covenant_formula(profile)
     annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
                                             "inputs on the GPU_Curve sheet."],
-             dscr=profile.metrics.get("dscr"), covenant=covenant)
+             dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
+    summary = build_summary(package, profile=profile, grid=grid, before=lines_before,
+                            metrics_before=metrics_before, collateral=collateral,
+                            note=_summary_note(curve, params, collateral_params), styles=patch.styles,
+                            date1904=source.date1904)
     prepare_for_recalc_on_open(package)
+    # recalculate → metrics → write
     after = evaluate(package.to_bytes(), path=path, date1904=source.date1904)
     _check_rent(after, patch, profile, expected, path)
+    lines_after = read_lines(after, profile)
+    metrics_after = measure(lines_after, grid, collateral)
+    finish_summary(package, summary, after=after, metrics_after=metrics_after,
+                   headline=headline(metrics_after, lines_after.covenant, profile.timeline.frequency.value),
+                   styles=patch.styles, date1904=source.date1904)
     written = write_cached_values(package, after, path=path)
-    cov_before = _covenant_value(before, profile)
-    dscr_before = _read_dscr(before, profile)
-    dscr_after = _read_dscr(after, profile)
     write_atomic(package.to_bytes(), out_path, force=force)
     return ConversionResult(
         input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=params,
+        collateral=collateral_params if collateral is not None else None,
         rent_cells=profile.rent, grid=grid, rent_before=rent_before, rent_after=expected,
-        dscr_before=dscr_before, dscr_after=dscr_after,
-        metrics_before=coverage_metrics(dscr_before, grid.ends, cov_before),
-        metrics_after=coverage_metrics(dscr_after, grid.ends, _covenant_value(after, profile)),
+        dscr_before=lines_before.dscr, dscr_after=lines_after.dscr,
+        metrics_before=metrics_before, metrics_after=metrics_after,
         changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
         reconciled_cells=reconciled.checked,
     )
+
+
+def _summary_note(curve: CurveChoice, params: CurveParams, collateral: CollateralParams) -> str:
+    channel = next((k for k, v in SALE_CHANNELS.items() if v == collateral.h_liq), f"h_liq {collateral.h_liq:g}")
+    return (f"Computed by gpucredit: rent curve preset {curve.preset} ({curve.mode.value} mode, d {params.d:.3f}, "
+            f"p0 {params.p0:g}, price date {params.price_date.isoformat()}); collateral: {channel} sale, "
+            f"cooling/site haircut {collateral.h_infra:.0%}, repossession costs {collateral.repo_cost_pct:.0%}, "
+            f"{'%g' % collateral.gpus if collateral.gpus else 'no'} GPUs at "
+            f"{'$%s' % format(collateral.cost_per_gpu, ',.0f') if collateral.cost_per_gpu else 'no cost'} each.")
 
 
 def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None,
@@ -219,36 +242,12 @@ def _read_rent(ev: Evaluation, cells: tuple[CellRef, ...], path: Path) -> np.nda
     return rent
 
 
-def _read_dscr(ev: Evaluation, profile: TemplateProfile) -> list[float | None]:
-    def row(name: str) -> list[float | None]:
-        out: list[float | None] = []
-        for cell in profile.metrics[name]:
-            value = ev.get(cell.sheet, cell.row, cell.col)
-            out.append(float(value) if isinstance(value, float) and not isinstance(value, bool) else None)
-        return out
-
-    if "dscr" in profile.metrics:
-        return row("dscr")
-    if "cfads" in profile.metrics and "debt_service" in profile.metrics:
-        cf = [np.nan if v is None else v for v in row("cfads")]
-        ds = [np.nan if v is None else v for v in row("debt_service")]
-        return [None if np.isnan(x) else float(x) for x in dscr(cf, ds)]
-    return [None] * profile.n_periods
-
-
 def _covenant_formula(profile: TemplateProfile) -> str | None:
     if isinstance(profile.covenant, CellRef):
         return profile.covenant.formula_ref()
     if profile.covenant is not None:
         return repr(float(profile.covenant))
     return None
-
-
-def _covenant_value(ev: Evaluation, profile: TemplateProfile) -> float | None:
-    if isinstance(profile.covenant, CellRef):
-        value = ev.get(profile.covenant.sheet, profile.covenant.row, profile.covenant.col)
-        return float(value) if isinstance(value, float) else None
-    return profile.covenant
 
 
 def _check_rent(ev: Evaluation, patch: PatchResult, profile: TemplateProfile, expected: np.ndarray,

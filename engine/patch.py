@@ -38,6 +38,7 @@ class PatchResult:
     changes: tuple[RentChange, ...]
     layout: CurveSheetLayout
     curve_part: str
+    styles: dict[str, int]
 
 
 def curve_styles(book: StyleBook) -> dict[str, int]:
@@ -53,6 +54,9 @@ def curve_styles(book: StyleBook) -> dict[str, int]:
         "num": book.add(StyleSpec(number_format="0.0000")),
         "num2": book.add(StyleSpec(number_format="#,##0.00")),
         "num2_bold": book.add(StyleSpec(number_format="#,##0.00", bold=True)),
+        "ratio": book.add(StyleSpec(number_format='0.00"x"')),
+        "pct": book.add(StyleSpec(number_format="0.0%")),
+        "headline": book.add(StyleSpec(bold=True, font_color="FF9C0006")),
     }
 
 
@@ -87,12 +91,13 @@ def apply_patch(
     new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles,
                                           date1904=date1904)
     package.write_xml(style_name, book.root)
-    curve_part = _add_sheet(package, new_sheet.to_root())
+    curve_part = add_sheet(package, new_sheet.to_root())
     changes = _rewire(package, profile.rent, layout, changed, old_values)
-    return PatchResult(changes=changes, layout=layout, curve_part=curve_part)
+    return PatchResult(changes=changes, layout=layout, curve_part=curve_part, styles=styles)
 
 
-def _add_sheet(package: Package, root: etree._Element) -> str:
+def add_sheet(package: Package, root: etree._Element, name: str = SHEET_NAME) -> str:
+    """Append a new worksheet part named ``name``; returns the part name."""
     part = package.new_part_name("xl/worksheets/sheet{}.xml")
     package.write_xml(part, root)
     package.set_content_type(part, CT_WORKSHEET)
@@ -102,11 +107,11 @@ def _add_sheet(package: Package, root: etree._Element) -> str:
     sheets_el = wb.find(m("sheets"))
     next_id = 1 + max((int(el.get("sheetId", "0")) for el in sheets_el), default=0)
     el = etree.SubElement(sheets_el, m("sheet"))
-    el.set("name", SHEET_NAME)
+    el.set("name", name)
     el.set("sheetId", str(next_id))
     el.set(f"{{{NS_R}}}id", rel_id)
     package.write_xml(wb_part, wb)
-    register_sheet_title(package, SHEET_NAME)
+    register_sheet_title(package, name)
     return part
 
 

@@ -122,13 +122,13 @@ def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[t
     """
     circular = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#CIRC!"]
     if circular:
-        sheet, row, col = sorted(circular)[0]
+        sheet, row, col = circular[0]  # the workbook's sheet order: the template's sheets first
         raise EvaluationError(
             f"circular reference ({len(circular)} cells); iterative calculation is not supported yet, so the "
             "model cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
     named = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#NAME?"]
     users: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for key in sorted(named):
+    for key in named:
         for name in _function_names(formulas.get(key, "")):
             users[name].append(key)
     unknown = sorted(name for name in users if not is_supported(name))

@@ -178,6 +178,7 @@ class NewSheet:
     col_widths: dict[int, float] = field(default_factory=dict)
     freeze_row: int = 0
     tab_color: str | None = None
+    fit_to_width: bool = False  # print landscape, one page wide
 
     def value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
         self.cells[(row, col)] = ("value", value, style)
@@ -187,9 +188,12 @@ class NewSheet:
 
     def to_root(self) -> etree._Element:
         root = etree.Element(m("worksheet"), nsmap={None: NS_MAIN, "r": NS_R})
-        if self.tab_color:
+        if self.tab_color or self.fit_to_width:
             pr = etree.SubElement(root, m("sheetPr"))
-            etree.SubElement(pr, m("tabColor")).set("rgb", self.tab_color)
+            if self.tab_color:
+                etree.SubElement(pr, m("tabColor")).set("rgb", self.tab_color)
+            if self.fit_to_width:
+                etree.SubElement(pr, m("pageSetUpPr")).set("fitToPage", "1")
         views = etree.SubElement(root, m("sheetViews"))
         view = etree.SubElement(views, m("sheetView"))
         view.set("workbookViewId", "0")
@@ -219,6 +223,10 @@ class NewSheet:
         for key, val in (("left", "0.7"), ("right", "0.7"), ("top", "0.75"), ("bottom", "0.75"),
                          ("header", "0.3"), ("footer", "0.3")):
             margins.set(key, val)
+        if self.fit_to_width:
+            setup = etree.SubElement(root, m("pageSetup"))
+            for key, val in (("orientation", "landscape"), ("fitToWidth", "1"), ("fitToHeight", "0")):
+                setup.set(key, val)
         return root
 
 

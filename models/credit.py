@@ -213,8 +213,8 @@ def duration_mismatch(
 ) -> DurationMismatch | None:
     """First period after which forced-sale value stays below the balance for good.
 
-    Periods after repayment (balance 0) do not end the mismatch: the test runs over
-    the periods with a positive balance.  Returns None if the last such period is
+    Periods after repayment (balance 0, or a rounding residue below a billionth of the
+    peak balance) do not end the mismatch: the test runs over the periods with debt.  Returns None if the last such period is
     covered (or no balance is ever outstanding).
 
     Parameters
@@ -229,9 +229,11 @@ def duration_mismatch(
     n = len(period_ends)
     bal = _series("balance", balance, n)
     value = _series("forced_value", forced_value, n)
+    # A balance below a billionth of the peak is a rounding residue of a repaid loan, not debt.
+    owed = bal > 1e-9 * float(bal.max(initial=0.0))
     # A period "breaks" the mismatch if a balance is owed and the collateral covers it.
-    covered = (bal > 0) & (value >= bal)
-    live = np.flatnonzero(bal > 0)
+    covered = owed & (value >= bal)
+    live = np.flatnonzero(owed)
     if live.size == 0:
         return None
     after = np.flatnonzero(covered)

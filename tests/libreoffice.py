@@ -344,3 +344,97 @@ def compare(
         if not same:
             problems.append(f"{sheet}!{cell}: expected {expected[key]!r}, got {actual[key]!r}")
     return problems
+
+
+def render_sheet(src: Path, sheet: str, outdir: Path, *, dpi: int = 80, timeout: float = 180) -> tuple[Path, Path]:
+    """Render one sheet of ``src`` through LibreOffice to PDF, and its first page to PNG.
+
+    The other sheets are hidden in a private copy (Calc exports only visible sheets), the copy
+    is exported with ``--convert-to pdf``, and poppler's ``pdftoppm`` rasterises page 1.
+    Returns ``(pdf, png)`` inside ``outdir``.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="gpucredit-render-"))
+    try:
+        copy = work / f"{src.stem}.{sheet}.xlsx"
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as zout:
+            for name in zin.namelist():
+                data = zin.read(name)
+                if name == "xl/workbook.xml":
+                    root = etree.fromstring(data)
+                    sheets = root.find(f"{_M}sheets")
+                    names = [el.get("name") for el in sheets]
+                    if sheet not in names:
+                        raise RuntimeError(f"{src}: no sheet {sheet!r}")
+                    for el in sheets:
+                        if el.get("name") != sheet:
+                            el.set("state", "hidden")
+                    view = root.find(f"{_M}bookViews/{_M}workbookView")
+                    if view is not None:
+                        view.set("activeTab", str(names.index(sheet)))
+                        view.set("firstSheet", str(names.index(sheet)))
+                    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                zout.writestr(name, data)
+        profile = work / "profile"
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_ALWAYS_XCU, encoding="utf-8")
+        _run([soffice_path(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+              "--convert-to", "pdf", "--outdir", str(work), str(copy)], timeout=timeout, what=str(src))
+        pdf = work / f"{copy.stem}.pdf"
+        if not pdf.is_file():
+            raise RuntimeError(f"{src}: LibreOffice wrote no PDF")
+        pdftoppm = shutil.which("pdftoppm")
+        if pdftoppm is None:
+            raise RuntimeError("pdftoppm not found: `make test` installs poppler-utils, or apt-get install poppler-utils")
+        stem = outdir / f"{src.stem}.{sheet}"
+        _run([pdftoppm, "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(pdf), str(stem)],
+             timeout=timeout, what=str(pdf))
+        final_pdf = outdir / f"{src.stem}.{sheet}.pdf"
+        shutil.copy2(pdf, final_pdf)
+        return final_pdf, Path(f"{stem}.png")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def ink_share(png: Path) -> float:
+    """Share of pixels in a PNG that are not (near) white — 0 for a blank page."""
+    import struct
+    import zlib
+
+    data = png.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{png}: not a PNG")
+    pos, idat, width = 8, b"", 0
+    height = bit_depth = color_type = 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, bit_depth, color_type = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color_type]
+    if bit_depth != 8:
+        raise ValueError(f"{png}: {bit_depth}-bit PNG not supported")
+    raw, stride = zlib.decompress(idat), width * channels
+    previous, inked = bytearray(stride), 0
+    for row in range(height):
+        start = row * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):  # undo the PNG row filter
+            left = line[i - channels] if i >= channels else 0
+            up, up_left = previous[i], previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - up_left
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else up_left)) & 255
+        inked += sum(1 for x in range(0, stride, channels) if min(line[x:x + min(channels, 3)]) < 200)
+        previous = line
+    return inked / max(width * height, 1)
