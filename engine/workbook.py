@@ -73,12 +73,26 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
         raise NotAWorkbookError("the zip holds no Excel workbook; save it as .xlsx", path=path)
     try:
         package = Package.from_bytes(data)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise NotAWorkbookError(f"the workbook package is damaged ({exc}); re-save it in Excel", path=path) from exc
+    _refuse_dtds(package, path)
+    try:
         workbook_root = package.xml(package.workbook_part())
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise NotAWorkbookError(f"the workbook package is damaged ({exc}); re-save it in Excel", path=path) from exc
     pr = workbook_root.find(m("workbookPr"))
     date1904 = pr is not None and pr.get("date1904") in ("1", "true")
     return Source(path=path, data=data, package=package, date1904=date1904)
+
+
+def _refuse_dtds(package: Package, path: Path) -> None:
+    """No workbook part needs a DTD; one that declares entities may be an XML bomb or an XXE probe."""
+    for name in package.names():
+        head = package.read(name)[:4096]
+        if name.endswith((".xml", ".rels", ".vml")) and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+            raise WorkbookTooLargeError(
+                f"part {name} declares a DTD or entities, which workbooks never need (possible XML bomb); "
+                "refusing it", path=path)
 
 
 def _check_limits(infos: list[zipfile.ZipInfo], limits: Limits, path: Path) -> None:

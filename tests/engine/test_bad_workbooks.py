@@ -128,3 +128,23 @@ def test_xlsb_is_named(tmp_path):
 
     with pytest.raises(NotAWorkbookError, match="xlsb"):
         load(src)
+
+
+@pytest.mark.parametrize("payload", [
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>',
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&xxe;</t></si></sst>',
+], ids=["billion-laughs", "external-entity"])
+def test_xml_entities_are_refused(tmp_path, payload):
+    src = _template(tmp_path)
+    with zipfile.ZipFile(src) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    parts["xl/sharedStrings.xml"] = payload
+    with zipfile.ZipFile(src, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    with pytest.raises(WorkbookTooLargeError) as err:
+        convert(src, tmp_path / "out.xlsx")
+    assert "xl/sharedStrings.xml" in str(err.value) and "entities" in str(err.value)
+    assert not (tmp_path / "out.xlsx").exists()

@@ -1,0 +1,79 @@
+"""``gpucredit curve``: a preset's monthly curve as a table, and as a PNG chart (matplotlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.errors import OutputError, ParameterError
+from models.curves import CurveParams, Launch, MonthlyCurve, monthly_curve
+from models.periods import month_index, month_start
+from models.presets import get_preset
+
+COLUMNS = ("month", "spot", "util", "contract", "realised", "index")
+
+
+def build_curve(preset: str, overrides: dict[str, Any], launches: tuple[Launch, ...] | None,
+                months: int) -> tuple[CurveParams, MonthlyCurve]:
+    """The preset with overrides; ``start`` defaults to ``price_date`` (no template here)."""
+    if months < 1 or months > 1200:
+        raise ParameterError(f"--months {months}: give between 1 and 1200 months")
+    try:
+        params = get_preset(preset)
+        extra = dict(overrides)
+        if launches is not None:
+            extra["launches"] = launches
+        params = params.with_overrides(**extra)
+        if params.start is None:
+            params = params.with_overrides(start=params.price_date.replace(day=1))
+        assert params.start is not None
+        return params, monthly_curve(params, month_index(params.start), months)
+    except (KeyError, ValueError) as exc:
+        raise ParameterError(str(exc).strip("'\"")) from exc
+
+
+def rows(curve: MonthlyCurve) -> list[dict[str, Any]]:
+    """One dict per month (ISO month start, then the curve's values)."""
+    return [{"month": month_start(int(m)).isoformat(), "spot": float(curve.spot[i]), "util": float(curve.util[i]),
+             "contract": float(curve.contract[i]), "realised": float(curve.realised[i]),
+             "index": float(curve.index[i])} for i, m in enumerate(curve.months)]
+
+
+def write_png(curve: MonthlyCurve, params: CurveParams, preset: str, path: Path, *, force: bool) -> None:
+    """Draw spot and realised $/GPU-hour (left axis) and the index (right axis) to ``path``."""
+    if path.exists() and not force:
+        raise OutputError("output file exists; pass --force to overwrite it", path=path)
+    if not path.parent.is_dir():
+        raise OutputError(f"output folder {path.parent} does not exist", path=path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dates = [month_start(int(m)) for m in curve.months]
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    ax.plot(dates, curve.spot, label="spot ($/GPU-hour)", color="#2F75B5")
+    ax.plot(dates, curve.realised, label="realised ($/installed GPU-hour)", color="#C00000")
+    ax.set_ylabel("$ per GPU-hour")
+    ax.set_ylim(bottom=0)
+    for launch in params.launches:
+        if launch.date > params.price_date and dates[0] <= launch.date <= dates[-1]:
+            ax.axvline(launch.date, color="#999999", linestyle=":", linewidth=1)
+    right = ax.twinx()
+    right.plot(dates, curve.index, label="index (start = 1)", color="#548235", linestyle="--")
+    right.set_ylabel("index")
+    right.set_ylim(bottom=0)
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(handles, [str(h.get_label()) for h in handles], loc="upper right", fontsize=8)
+    ax.set_title(f"GPU rent curve: {preset} (d {params.d:.3f}, floor {params.floor:g}, from "
+                 f"{dates[0]:%b %Y})", fontsize=10)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as exc:
+        raise OutputError(f"could not write the chart: {exc.strerror}", path=path) from exc
+    finally:
+        plt.close(fig)
+
+
