@@ -151,7 +151,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         raise ParameterError("absolute mode needs the fleet size: pass --set gpus=N or put gpus in the profile")
     expected = rent_after(rent_before, grid, params, curve.mode)
     changed = changed_periods(rent_before, curve.mode)
-    collateral_params = curve.collateral.params(curve.preset, profile, grid)
+    collateral_params = curve.collateral.params(curve.preset, profile, grid, gpus=params.gpus)
     collateral = collateral_values(collateral_params, grid, params.unit_scale)
     lines_before = read_lines(before, profile)
     metrics_before = measure(lines_before, grid, collateral)

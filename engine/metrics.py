@@ -39,14 +39,16 @@ class CollateralChoice:
 
     overrides: dict[str, Any] = field(default_factory=dict)
 
-    def params(self, preset: str, profile: TemplateProfile, grid: PeriodGrid) -> CollateralParams:
+    def params(self, preset: str, profile: TemplateProfile, grid: PeriodGrid,
+               gpus: float | None = None) -> CollateralParams:
+        """``gpus``: the fleet the rent curve uses (profile or ``--set gpus``), if any."""
         try:
             base = collateral_preset(preset)
         except ValueError as exc:
             raise ParameterError(str(exc)) from exc
         deal: dict[str, Any] = {"valuation_date": grid.starts[0]}
-        if profile.gpus is not None:
-            deal["gpus"] = profile.gpus
+        if gpus is not None:
+            deal["gpus"] = gpus
         cost = getattr(profile, "cost_per_gpu", None)
         if cost is not None:
             deal["cost_per_gpu"] = cost
