@@ -84,6 +84,7 @@ class ConversionResult:
     changed_cells: tuple[CellRef, ...]
     formulas_written: int
     reconciled_cells: int
+    iteration: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         def metrics(mx: CreditMetrics) -> dict[str, Any]:
@@ -102,6 +103,7 @@ class ConversionResult:
             "dscr_before": self.dscr_before, "dscr_after": self.dscr_after,
             "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
             "reconciled_cells": self.reconciled_cells,
+            "iteration": self.iteration,
             "formulas_written": self.formulas_written,
         }
 
@@ -185,7 +187,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         dscr_before=lines_before.dscr, dscr_after=lines_after.dscr,
         metrics_before=metrics_before, metrics_after=metrics_after,
         changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
-        reconciled_cells=reconciled.checked,
+        reconciled_cells=reconciled.checked, iteration=after.iteration.to_json(),
     )
 
 

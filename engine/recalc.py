@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,32 @@ _ERROR_KINDS = {
 }
 
 
+@dataclass(frozen=True)
+class Iteration:
+    """Excel's iterative-calculation settings (``calcPr``) and what the engine did with them.
+
+    ``cycles`` counts the circular groups that needed iterating; each converged within
+    ``max_iterations`` passes to a change below ``max_change`` (non-convergence is an error).
+    """
+
+    enabled_in_workbook: bool
+    max_iterations: int = 100
+    max_change: float = 0.001
+    cycles: int = 0
+    passes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"enabled_in_workbook": self.enabled_in_workbook, "max_iterations": self.max_iterations,
+                "max_change": self.max_change, "cycles": self.cycles, "passes": self.passes}
+
+
 class Evaluation:
     """The values of one recalculated workbook; read any cell with :meth:`get`."""
 
-    def __init__(self, book: Any, *, date1904: bool = False) -> None:
+    def __init__(self, book: Any, *, date1904: bool = False, iteration: Iteration | None = None) -> None:
         self._book = book
         self._date1904 = date1904
+        self.iteration = iteration or Iteration(enabled_in_workbook=False)
 
     def get(self, sheet: str, row: int, col: int) -> CellValue:
         """Value of a cell (formula or constant); ``None`` for an empty cell."""
@@ -63,33 +84,80 @@ def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
 def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evaluation:
     """Recalculate every formula of an ``.xlsx`` package held in memory.
 
-    Values that cannot be trusted (unknown functions, circular references) are
-    refused later, by :func:`check_values`, when the caller knows which cells it
-    will use or write.
+    Circular references are calculated as Excel does under iterative calculation, with the
+    workbook's ``iterateCount`` and ``iterateDelta`` (Excel's defaults, 100 and 0.001, when the
+    workbook does not set them). Values that cannot be trusted (unknown functions) are refused
+    later, by :func:`check_values`, when the caller knows which cells it will use or write.
 
     Raises
     ------
     EvaluationError
-        When the engine cannot load or evaluate the workbook.
+        When the engine cannot load or evaluate the workbook, or a circular reference does
+        not converge.
     """
-    data = _without_array_results(data)
-    config = fz.EvaluationConfig()
-    config.date_system = "1904" if date1904 else "1900"
+    package = Package.from_bytes(data)
+    settings = _iteration_settings(package)
+    data = _without_array_results(package, data)
     try:
-        book = fz.Workbook.from_bytes(data, config=fz.WorkbookConfig(eval_config=config))
+        book = _load(data, date1904, settings, iterate=True)
         book.evaluate_all()
     except (OSError, ValueError, RuntimeError) as exc:
         raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
-    return Evaluation(book, date1904=date1904)
+    telemetry = book.last_cycle_telemetry()
+    if telemetry.capped_sccs:
+        _raise_not_converged(package, data, date1904, settings, path)
+    iteration = Iteration(settings.enabled_in_workbook, settings.max_iterations, settings.max_change,
+                          cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
+    return Evaluation(book, date1904=date1904, iteration=iteration)
 
 
-def _without_array_results(data: bytes) -> bytes:
+def _load(data: bytes, date1904: bool, settings: Iteration, *, iterate: bool) -> Any:
+    config = fz.EvaluationConfig()
+    config.date_system = "1904" if date1904 else "1900"
+    if iterate:
+        config.cycle_policy = "iterate"
+        config.iterate_max_iterations = settings.max_iterations
+        config.iterate_max_change = settings.max_change
+    return fz.Workbook.from_bytes(data, config=fz.WorkbookConfig(eval_config=config))
+
+
+def _iteration_settings(package: Package) -> Iteration:
+    calc = package.xml(package.workbook_part()).find(m("calcPr"))
+    get = calc.get if calc is not None else (lambda key, default=None: default)
+    try:
+        count = int(get("iterateCount", "100"))
+        delta = float(get("iterateDelta", "0.001"))
+    except ValueError:
+        count, delta = 100, 0.001
+    return Iteration(enabled_in_workbook=get("iterate") in ("1", "true"), max_iterations=max(count, 1),
+                     max_change=delta if delta > 0 else 0.001)
+
+
+def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings: Iteration,
+                         path: str | Path) -> None:
+    """Name a cell of the cycle that did not converge (a second, non-iterating pass finds them)."""
+    book = _load(data, date1904, settings, iterate=False)
+    book.evaluate_all()
+    where = None
+    for entry in package.sheets():
+        if where is None and package.has(entry.part):
+            for row, col, _el in SheetXml(package.xml(entry.part)).formula_cells():
+                raw = book.get_value(entry.name, row, col)
+                if isinstance(raw, dict) and raw.get("kind") == "Circ":
+                    where = (entry.name, f"{column_letter(col)}{row}")
+                    break
+    raise EvaluationError(
+        f"circular reference does not converge within {settings.max_iterations} iterations (change under "
+        f"{settings.max_change:g}); fix the model's loop, or its iteration settings in Excel",
+        path=path, sheet=where[0] if where else None, cell=where[1] if where else None)
+
+
+def _without_array_results(package: Package, data: bytes) -> bytes:
     """The package with the stored results of array formulas removed from their member cells.
 
     The engine treats a member cell that holds a value as an obstacle (``#SPILL!``); Excel
     treats it as part of the array. Emptying the members lets the engine spill into them.
     """
-    package = Package.from_bytes(data)
     changed = False
     for entry in package.sheets():
         if not package.has(entry.part) or b' t="array"' not in package.read(entry.part):

@@ -45,11 +45,11 @@ def test_zip_bomb_is_refused_before_decompression(tmp_path):
         load(_template(tmp_path), Limits(max_parts=3))
 
 
-def test_circular_reference_names_a_cell(tmp_path):
-    src = _edited(tmp_path, "E12", "=E13*0.1")  # opex now depends on CFADS, which depends on opex
+def test_circular_reference_that_does_not_converge_names_a_cell(tmp_path):
+    src = _edited(tmp_path, "E12", "=E13*2+1")  # opex = 2·CFADS + 1 and CFADS = rent − opex: diverges
     with pytest.raises(EvaluationError) as err:
         convert(src, tmp_path / "out.xlsx")
-    assert "circular reference" in str(err.value)
+    assert "circular reference does not converge within 100 iterations" in str(err.value)
     assert err.value.sheet == "Model" and err.value.cell
     assert f"Model!{err.value.cell}" in str(err.value)
     assert not (tmp_path / "out.xlsx").exists()
