@@ -120,6 +120,148 @@ def check_cmd(
         raise typer.Exit(1)
 
 
+@app.command("inspect")
+def inspect_cmd(
+    input: Annotated[Path, typer.Argument(help="Lender template (.xlsx or .xlsm).", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
+    write_profile: Annotated[Optional[Path], typer.Option("--write-profile", metavar="PATH",
+                                                          help="Save what was found as a commented profile "
+                                                          "(TOML) to correct and pass to convert --profile.")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing profile file.")] = False,
+) -> None:
+    """Show where a template keeps its timeline, rent and debt lines, and how sure detection is."""
+    from engine.detect import inspect_workbook
+    from engine.profile import profile_to_toml
+    from engine.recalc import evaluate
+    from engine.workbook import load, write_atomic
+
+    def run() -> None:
+        source = load(input)
+        found = inspect_workbook(source, evaluate(source.data, path=source.path, date1904=source.date1904))
+        if as_json:
+            sys.stdout.write(json.dumps(found.to_json()) + "\n")
+        else:
+            _render_inspect(found)
+        if found.error is not None:
+            raise found.error
+        if write_profile is not None and found.profile is not None:
+            if write_profile.exists() and not force:
+                from engine.errors import OutputError
+
+                raise OutputError("profile file exists; pass --force to overwrite it", path=write_profile)
+            text = f"# detected from {input.name} by gpucredit inspect\n" + profile_to_toml(
+                found.profile, comments=found.comments())
+            write_atomic(text.encode(), write_profile, force=force)
+            if not as_json:
+                out_console.print(f"wrote {write_profile}", markup=False)
+        if found.guesses():
+            from engine.errors import DetectionError
+
+            raise DetectionError("some fields could only be guessed (marked guess); correct them in a profile "
+                                 "(--write-profile) before converting", path=input)
+
+    _guard(run)
+
+
+def _render_inspect(found: Any) -> None:
+    table = Table(title=f"{found.path.name}: what detection found")
+    for col in ("field", "where", "confidence", "how"):
+        table.add_column(col)
+    for name, item in found.findings.items():
+        table.add_row(name, item.where, item.confidence, item.how)
+    out_console.print(table)
+    for title, items in (("rent candidates", found.rent_candidates), ("other income lines", found.revenue_lines)):
+        for c in items:
+            out_console.print(f"{title}: '{c.label}' at {c.cells[0].sheet}!{c.cells[0].a1}:{c.cells[-1].a1} "
+                              f"— {c.note}", markup=False)
+
+
+_CURVE_HELP = "Curve preset (h100-base, h100-stress, h100-severe, h100-upside, a100-base, h200-base, b200-base)."
+
+
+@app.command("batch")
+def batch_cmd(
+    inputs: Annotated[list[str], typer.Argument(help="Templates, folders or globs.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the converted workbooks.", show_default=False)],
+    preset: Annotated[str, typer.Option(help=_CURVE_HELP)] = DEFAULT_PRESET,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                                                      help="Override one curve parameter (repeatable).")] = None,
+    launch: Annotated[Optional[list[str]], typer.Option("--launch", metavar="DATE:STEP",
+                                                        help="A generation launch (repeatable).")] = None,
+    no_launches: Annotated[bool, typer.Option("--no-launches", help="Apply no launch step-downs.")] = False,
+    mode: Annotated[RentMode, typer.Option(case_sensitive=False, help="index or absolute.")] = RentMode.INDEX,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Local worker processes [default: CPU count].")] = 0,
+    summary: Annotated[Optional[Path], typer.Option("--summary", metavar="FILE",
+                                                    help="Write the summary table (.xlsx, .csv or .json).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS",
+                                                     help="Run on a Dask distributed cluster "
+                                                     "(e.g. tcp://host:8786).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
+                                           help="Stop a file's conversion after this long.")] = 300.0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary rows as JSON.")] = False,
+) -> None:
+    """Convert many templates; a bad file is reported in the summary and skipped."""
+    import os
+    from dataclasses import asdict
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.batch import expand_inputs, plan, run_batch, write_summary
+
+    rows: list[Any] = []
+
+    def run() -> None:
+        curve = CurveChoice(preset=preset, overrides=_overrides(set_ or []),
+                            launches=_launches(launch or [], no_launches), mode=mode)
+        files = expand_inputs(inputs)
+        if not files:
+            raise ParameterError("no .xlsx/.xlsm templates found in the inputs")
+        out.mkdir(parents=True, exist_ok=True)
+        tasks = plan(files, out, curve, force=force)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
+                            console=err_console, transient=False)
+        with progress:
+            bar = progress.add_task("converting", total=len(tasks), failed=0)
+
+            def advance(row: Any) -> None:
+                failed = sum(not r.ok for r in rows) + (not row.ok)
+                rows.append(row)
+                progress.update(bar, advance=1, failed=failed)
+
+            done = run_batch(tasks, jobs=jobs or os.cpu_count() or 1, scheduler=scheduler, timeout=timeout,
+                             on_row=advance)
+        rows[:] = done
+        if summary is not None:
+            write_summary(done, summary)
+        if as_json:
+            sys.stdout.write(json.dumps([asdict(r) for r in done]) + "\n")
+        else:
+            _render_batch(done)
+        for row in done:
+            if not row.ok:
+                err_console.print(f"error: {row.error}", markup=False)
+
+    _guard(run)
+    if any(not r.ok for r in rows):
+        raise typer.Exit(1)
+
+
+def _render_batch(rows: list[Any]) -> None:
+    table = Table(title=f"batch: {sum(r.ok for r in rows)} converted, {sum(not r.ok for r in rows)} failed")
+    for col in ("file", "status", "rent cells", "min DSCR before", "min DSCR after", "first breach before",
+                "first breach after", "breaches"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(Path(r.file).name, r.status, r.rent_cells or "–",
+                      _fmt(r.min_dscr_before, ".2f"), _fmt(r.min_dscr_after, ".2f"), r.first_breach_before or "–",
+                      r.first_breach_after or "–",
+                      "–" if r.breaches_after is None else f"{r.breaches_before} → {r.breaches_after}")
+    out_console.print(table)
+
+
 def _guard(fn: Any) -> None:
     try:
         fn()

@@ -57,7 +57,9 @@ def test_json_output_has_every_field(tmp_path):
     assert doc["output"].endswith("gpu_ddtl_quarterly.gpu.xlsx") and Path(doc["output"]).is_file()
     assert len(doc["rent_cells"]) == len(doc["period_ends"]) == 20
     assert doc["rent_cells"][0] == "Schedule!J6"
-    assert set(doc["metrics"]["after"]) == {"min_dscr", "first_breach", "breaches"}
+    assert {"min_dscr", "first_breach", "breaches", "min_llcr", "total_shortfall", "max_ltv", "max_ltv_forced",
+            "mismatch_date", "mismatch_balance", "recovery_at_breach", "lgd_at_breach"} <= set(doc["metrics"]["after"])
+    assert doc["collateral"]["gpus"] == 1024
     assert doc["metrics"]["after"]["min_dscr"] < doc["metrics"]["before"]["min_dscr"]
 
 
@@ -112,7 +114,7 @@ def test_template_without_rent_row(tmp_path):
     wb.save(src)
     before = src.read_bytes()
     proc = run("convert", src)
-    assert_one_line_error(proc, "dc_lease_annual.xlsx", "Model", "no rent row")
+    assert_one_line_error(proc, "dc_lease_annual.xlsx", "Model", "no line labelled rent")
     assert src.read_bytes() == before
     assert not (tmp_path / "dc_lease_annual.gpu.xlsx").exists()
 

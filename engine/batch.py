@@ -1,0 +1,427 @@
+"""Convert many templates: isolated worker processes with a real time limit, or a Dask cluster.
+
+Never prints; the CLI renders. ``docs/batch.md`` is the user guide.
+
+Isolation. The formula engine is native code: a conversion stuck inside it cannot be
+interrupted from Python. Each conversion therefore runs in a *converter* — a child Python
+process (``python -m engine.batch``) that reads one task at a time on stdin and answers on
+stdout. When a task runs past its time limit the converter is killed (SIGKILL) and a fresh
+one takes its place; a converter that dies (a crash in native code, out of memory) costs only
+the file it was converting. Converters are reused between files, so the interpreter start-up
+is paid once per job, not once per file.
+
+Local runs drive ``jobs`` converters from as many threads. A Dask run (``scheduler``) submits
+one task per file; the task runs on a Dask worker, which keeps its own converters (one per
+worker thread), so the time limit holds on a cluster too. Paths must be visible to the
+workers (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import glob
+import io
+import json
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import IO, Any
+
+from engine.convert import CurveChoice, default_output
+from engine.errors import GpuCreditError, ParameterError
+
+DEFAULT_TIMEOUT = 300.0  # seconds per file
+STARTUP_TIMEOUT = 120.0  # seconds for a converter process to import the engine
+SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file to convert."""
+
+    input: Path
+    output: Path
+    curve: CurveChoice
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the batch summary."""
+
+    file: str
+    status: str  # ok | failed
+    error: str = ""
+    rent_cells: str = ""
+    min_dscr_before: float | None = None
+    min_dscr_after: float | None = None
+    first_breach_before: str | None = None
+    first_breach_after: str | None = None
+    breaches_before: int | None = None
+    breaches_after: int | None = None
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+COLUMNS = tuple(f.name for f in fields(Row))
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files from paths, folders (their ``.xlsx``/``.xlsm``, not outputs ``*.gpu.*``) and globs.
+
+    A path that matches nothing is kept, so the batch reports it as a failed file.
+    """
+    out: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if _is_template(p))
+        elif any(ch in str(item) for ch in "*?["):
+            found = sorted(Path(p) for p in glob.glob(str(item), recursive=True) if _is_template(Path(p)))
+        else:
+            found = [path]
+        out += [p for p in found if p not in out]
+    return out
+
+
+def _is_template(path: Path) -> bool:
+    name = path.name
+    return (path.is_file() and path.suffix.lower() in SUFFIXES and not name.startswith("~$")
+            and ".gpu." not in name)
+
+
+def plan(inputs: Sequence[Path], out_dir: Path, curve: CurveChoice, *, force: bool = False) -> list[Task]:
+    """One task per input; outputs ``OUT/STEM.gpu.xlsx``, de-duplicated when two inputs share a stem."""
+    tasks: list[Task] = []
+    used: set[str] = set()
+    for path in inputs:
+        target = out_dir / default_output(path).name
+        n = 2
+        while target.name.lower() in used:
+            target = out_dir / f"{path.stem}-{n}.gpu{default_output(path).suffix}"
+            n += 1
+        used.add(target.name.lower())
+        tasks.append(Task(input=path, output=target, curve=curve, force=force))
+    return tasks
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def convert_task(task: Task) -> Row:
+    """Convert one file in this process; every failure becomes a ``failed`` row."""
+    from engine.convert import convert
+
+    started = time.perf_counter()
+    try:
+        result = convert(task.input, task.output, curve=task.curve, force=task.force)
+    except GpuCreditError as exc:
+        return Row(file=str(task.input), status="failed", error=exc.one_line(),
+                   seconds=time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 - the worker boundary: a bug in one file must not stop the batch
+        return Row(file=str(task.input), status="failed",
+                   error=f"{task.input.name}: internal error {type(exc).__name__}: {exc}; please report it",
+                   seconds=time.perf_counter() - started)
+    before, after = result.metrics_before, result.metrics_after
+    return Row(file=str(task.input), status="ok", rent_cells=_span(result.rent_cells),
+               min_dscr_before=before.min_dscr, min_dscr_after=after.min_dscr,
+               first_breach_before=before.first_breach.isoformat() if before.first_breach else None,
+               first_breach_after=after.first_breach.isoformat() if after.first_breach else None,
+               breaches_before=before.breaches, breaches_after=after.breaches, output=str(result.output),
+               seconds=time.perf_counter() - started)
+
+
+def _span(cells: Sequence[Any]) -> str:
+    from engine.refs import format_range
+
+    return format_range(tuple(cells)) if cells else ""
+
+
+def _failed(task: Task, message: str, seconds: float) -> Row:
+    return Row(file=str(task.input), status="failed", error=f"{task.input.name}: {message}", seconds=seconds)
+
+
+# --------------------------------------------------------------------------- the converter process
+
+
+def _write_frame(stream: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> Any:
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError
+    (size,) = struct.unpack("<Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - our own child process, over its own pipe
+
+
+class Converter:
+    """A child process that converts one task at a time and can be killed mid-task."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                                            os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine.batch"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                     start_new_session=True)
+        self._answers: queue.Queue[Any] = queue.Queue()
+        self._ready = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while True:
+            try:
+                self._answers.put(_read_frame(self.proc.stdout))
+            except (EOFError, OSError, pickle.UnpicklingError):
+                self._answers.put(EOFError())
+                return
+
+    def run(self, task: Task, timeout: float) -> tuple[Row, bool]:
+        """The task's row, and whether this converter is still usable."""
+        if not self._ready:  # the interpreter start-up does not count against the file's time limit
+            try:
+                self._ready = self._answers.get(timeout=STARTUP_TIMEOUT) == "ready"
+            except queue.Empty:
+                self._ready = False
+            if not self._ready:
+                code = self.proc.poll()
+                self.close()
+                return _failed(task, f"the converter process did not start (exit code {code})", 0.0), False
+        started = time.perf_counter()
+        try:
+            assert self.proc.stdin is not None
+            _write_frame(self.proc.stdin, task)
+            answer = self._answers.get(timeout=timeout)
+        except queue.Empty:
+            self.close()
+            return _failed(task, f"timed out after {timeout:g} s; the conversion was stopped", timeout), False
+        except OSError:
+            answer = EOFError()
+        if isinstance(answer, Row):
+            return answer, True
+        code = self.proc.poll()
+        self.close()
+        return _failed(task, f"the converter process died (exit code {code}) while converting this file",
+                       time.perf_counter() - started), False
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._reader.join(timeout=5)
+
+
+def _serve() -> None:
+    """The converter's main loop: tasks on stdin, rows on stdout (anything printed goes to stderr)."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    requests = sys.stdin.buffer
+    _write_frame(answers, "ready")
+    while True:
+        try:
+            task = _read_frame(requests)
+        except EOFError:
+            return
+        _write_frame(answers, convert_task(task))
+
+
+# --------------------------------------------------------------------------- local runs
+
+
+def run_local(tasks: Sequence[Task], *, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
+              on_row: Callable[[Row], None] | None = None) -> list[Row]:
+    """Convert ``tasks`` on ``jobs`` converter processes; rows come back in input order."""
+    if jobs < 1:
+        raise ParameterError("--jobs must be at least 1")
+    pending: queue.Queue[tuple[int, Task]] = queue.Queue()
+    for item in enumerate(tasks):
+        pending.put(item)
+    rows: list[Row | None] = [None] * len(tasks)
+    lock = threading.Lock()
+
+    def work() -> None:
+        converter: Converter | None = None
+        try:
+            while True:
+                try:
+                    i, task = pending.get_nowait()
+                except queue.Empty:
+                    return
+                converter = converter or Converter()
+                row, alive = converter.run(task, timeout)
+                if not alive:
+                    converter = None
+                with lock:
+                    rows[i] = row
+                    if on_row is not None:
+                        on_row(row)
+        finally:
+            if converter is not None:
+                converter.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(jobs, max(len(tasks), 1)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [row for row in rows if row is not None]
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+_pool = threading.local()
+_all_converters: list[Converter] = []
+_pool_lock = threading.Lock()
+
+
+def convert_on_worker(task: Task, timeout: float) -> Row:
+    """The Dask task: convert on this worker thread's own converter process, under the time limit."""
+    converter = getattr(_pool, "converter", None)
+    if converter is None or converter.proc.poll() is not None:
+        converter = _pool.converter = Converter()
+        with _pool_lock:
+            _all_converters.append(converter)
+    row, alive = converter.run(task, timeout)
+    if not alive:
+        _pool.converter = None
+    return row
+
+
+def close_worker_converters() -> int:
+    """Stop every converter this process started for Dask tasks (run on each worker at the end)."""
+    with _pool_lock:
+        converters = list(_all_converters)
+        _all_converters.clear()
+    for converter in converters:
+        converter.close()
+    return len(converters)
+
+
+atexit.register(close_worker_converters)
+
+
+def run_dask(tasks: Sequence[Task], *, scheduler: str | Any, timeout: float = DEFAULT_TIMEOUT,
+             on_row: Callable[[Row], None] | None = None) -> list[Row]:
+    """Convert ``tasks`` on a Dask distributed cluster (``scheduler``: an address or a ``Client``)."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+        raise ParameterError("--scheduler needs dask[distributed]: pip install 'dask[distributed]'") from exc
+    own = not isinstance(scheduler, Client)
+    client: Any
+    try:
+        client = Client(scheduler, timeout="20s") if own else scheduler  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    try:
+        futures = {client.submit(convert_on_worker, task, timeout, pure=False, key=f"gpucredit-{i}-{task.input.name}"): i
+                   for i, task in enumerate(tasks)}
+        rows: list[Row | None] = [None] * len(tasks)
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            i = futures[future]
+            try:
+                row = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker or a cluster error fails this file only
+                row = _failed(tasks[i], f"the Dask task failed: {type(exc).__name__}: {exc}", 0.0)
+            rows[i] = row
+            if on_row is not None:
+                on_row(row)
+        client.run(close_worker_converters)
+        return [row for row in rows if row is not None]
+    finally:
+        if own:
+            client.close()
+
+
+def run_batch(tasks: Sequence[Task], *, jobs: int = 1, scheduler: str | Any | None = None,
+              timeout: float = DEFAULT_TIMEOUT, on_row: Callable[[Row], None] | None = None) -> list[Row]:
+    """Convert every task locally (``jobs`` processes) or on Dask (``scheduler``); never raises per file."""
+    if timeout <= 0:
+        raise ParameterError("--timeout must be a positive number of seconds")
+    for folder in {task.output.parent for task in tasks}:
+        folder.mkdir(parents=True, exist_ok=True)
+    if scheduler is not None:
+        return run_dask(tasks, scheduler=scheduler, timeout=timeout, on_row=on_row)
+    return run_local(tasks, jobs=jobs, timeout=timeout, on_row=on_row)
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def write_summary(rows: Iterable[Row], path: Path) -> None:
+    """The summary table as ``.csv``, ``.json`` or ``.xlsx`` (by the file's suffix)."""
+    rows = list(rows)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        data = json.dumps([asdict(row) for row in rows], indent=1).encode()
+    elif suffix == ".csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+        data = buffer.getvalue().encode()
+    elif suffix == ".xlsx":
+        data = _summary_xlsx(rows)
+    else:
+        raise ParameterError(f"--summary {path.name}: use a .xlsx, .csv or .json file")
+    from engine.workbook import write_atomic
+
+    write_atomic(data, path, force=True)
+
+
+def _summary_xlsx(rows: list[Row]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Batch summary"
+    ws.append(list(COLUMNS))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([getattr(row, name) for name in COLUMNS])
+    ws.freeze_panes = "A2"
+    for letter, width in zip("ABCD", (40, 8, 80, 24)):
+        ws.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+if __name__ == "__main__":
+    # serve from the importable module, so the rows pickle as engine.batch.Row, not __main__.Row
+    from engine.batch import _serve as serve
+
+    serve()
