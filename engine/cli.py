@@ -13,7 +13,9 @@ from rich.table import Table
 
 from engine.check import check_file
 from engine.convert import DEFAULT_PRESET, ConversionResult, CurveChoice, convert
+from engine.metrics import CollateralChoice
 from engine.errors import GpuCreditError, ParameterError
+from models.collateral import COLLATERAL_PARAM_NAMES, parse_collateral_param
 from models.curves import Launch, RentMode
 from models.params import PARAM_NAMES, parse_launch, parse_param
 
@@ -58,23 +60,54 @@ def _launches(items: list[str], none: bool) -> tuple[Launch, ...] | None:
         raise ParameterError(f"--launch: {exc}") from exc
 
 
+_CURVE_HELP = "Curve preset (h100-base, h100-stress, h100-severe, h100-upside, a100-base, h200-base, b200-base)."
+PresetOpt = Annotated[str, typer.Option(help=_CURVE_HELP)]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="KEY=VALUE", help="Override one curve parameter (repeatable): " + ", ".join(PARAM_NAMES) + ".")]
+LaunchOpt = Annotated[Optional[list[str]], typer.Option(
+    "--launch", metavar="DATE:STEP", help="A generation launch (repeatable); replaces the preset's launches.")]
+NoLaunchOpt = Annotated[bool, typer.Option("--no-launches", help="Apply no launch step-downs.")]
+ModeOpt = Annotated[RentMode, typer.Option(case_sensitive=False, help="index: keep the anchor rent, apply the "
+                                           "curve's shape; absolute: rent = GPUs x hours x realised price.")]
+CollateralOpt = Annotated[Optional[list[str]], typer.Option(
+    "--collateral", metavar="KEY=VALUE", help="Override one collateral parameter (repeatable): "
+    + ", ".join(COLLATERAL_PARAM_NAMES) + "; h_liq also takes a sale channel (orderly, broker, auction, "
+    "distressed).")]
+
+
+def _curve_choice(preset: str, sets: list[str] | None, launches: list[str] | None, no_launches: bool,
+                  mode: RentMode, collateral: list[str] | None) -> CurveChoice:
+    return CurveChoice(preset=preset, overrides=_overrides(sets or []),
+                       launches=_launches(launches or [], no_launches), mode=mode,
+                       collateral=CollateralChoice(_collateral_overrides(collateral or [])))
+
+
+def _collateral_overrides(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in COLLATERAL_PARAM_NAMES:
+            raise ParameterError(f"--collateral {item!r}: expected KEY=VALUE with KEY one of "
+                                 f"{', '.join(COLLATERAL_PARAM_NAMES)}")
+        try:
+            out[key] = parse_collateral_param(key, value)
+        except ValueError as exc:
+            raise ParameterError(f"--collateral {item}: {exc}") from exc
+    return out
+
+
 @app.command("convert")
 def convert_cmd(
     input: Annotated[Path, typer.Argument(help="Lender template (.xlsx or .xlsm).", show_default=False)],
     output: Annotated[Optional[Path], typer.Option("-o", "--output",
                                                    help="Output workbook [default: INPUT.gpu.xlsx beside it].")] = None,
-    preset: Annotated[str, typer.Option(help="Curve preset (h100-base, h100-stress, h100-severe, h100-upside, "
-                                             "a100-base, h200-base, b200-base).")] = DEFAULT_PRESET,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
-                                                      help="Override one curve parameter (repeatable): "
-                                                      + ", ".join(PARAM_NAMES) + ".")] = None,
-    launch: Annotated[Optional[list[str]], typer.Option("--launch", metavar="DATE:STEP",
-                                                        help="A generation launch (repeatable); replaces the "
-                                                        "preset's launches.")] = None,
-    no_launches: Annotated[bool, typer.Option("--no-launches", help="Apply no launch step-downs.")] = False,
-    mode: Annotated[RentMode, typer.Option(case_sensitive=False, help="index: keep the anchor rent, apply the "
-                                           "curve's shape; absolute: rent = GPUs x hours x realised price.")]
-    = RentMode.INDEX,
+    preset: PresetOpt = DEFAULT_PRESET,
+    set_: SetOpt = None,
+    launch: LaunchOpt = None,
+    no_launches: NoLaunchOpt = False,
+    mode: ModeOpt = RentMode.INDEX,
+    collateral: CollateralOpt = None,
     profile: Annotated[Optional[Path], typer.Option(help="Template profile (.toml) [default: INPUT.toml beside "
                                                     "the input, else detection].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
@@ -82,8 +115,7 @@ def convert_cmd(
 ) -> None:
     """Convert a template: GPU rent curve in, recomputed and annotated workbook out."""
     def run() -> None:
-        curve = CurveChoice(preset=preset, overrides=_overrides(set_ or []),
-                            launches=_launches(launch or [], no_launches), mode=mode)
+        curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral)
         result = convert(input, output, curve=curve, profile=profile, force=force)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
@@ -177,20 +209,16 @@ def _render_inspect(found: Any) -> None:
                               f"— {c.note}", markup=False)
 
 
-_CURVE_HELP = "Curve preset (h100-base, h100-stress, h100-severe, h100-upside, a100-base, h200-base, b200-base)."
-
-
 @app.command("batch")
 def batch_cmd(
     inputs: Annotated[list[str], typer.Argument(help="Templates, folders or globs.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Folder for the converted workbooks.", show_default=False)],
-    preset: Annotated[str, typer.Option(help=_CURVE_HELP)] = DEFAULT_PRESET,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
-                                                      help="Override one curve parameter (repeatable).")] = None,
-    launch: Annotated[Optional[list[str]], typer.Option("--launch", metavar="DATE:STEP",
-                                                        help="A generation launch (repeatable).")] = None,
-    no_launches: Annotated[bool, typer.Option("--no-launches", help="Apply no launch step-downs.")] = False,
-    mode: Annotated[RentMode, typer.Option(case_sensitive=False, help="index or absolute.")] = RentMode.INDEX,
+    preset: PresetOpt = DEFAULT_PRESET,
+    set_: SetOpt = None,
+    launch: LaunchOpt = None,
+    no_launches: NoLaunchOpt = False,
+    mode: ModeOpt = RentMode.INDEX,
+    collateral: CollateralOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Local worker processes [default: CPU count].")] = 0,
     summary: Annotated[Optional[Path], typer.Option("--summary", metavar="FILE",
                                                     help="Write the summary table (.xlsx, .csv or .json).")] = None,
@@ -213,8 +241,7 @@ def batch_cmd(
     rows: list[Any] = []
 
     def run() -> None:
-        curve = CurveChoice(preset=preset, overrides=_overrides(set_ or []),
-                            launches=_launches(launch or [], no_launches), mode=mode)
+        curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral)
         files = expand_inputs(inputs)
         if not files:
             raise ParameterError("no .xlsx/.xlsm templates found in the inputs")
@@ -247,6 +274,41 @@ def batch_cmd(
     _guard(run)
     if any(not r.ok for r in rows):
         raise typer.Exit(1)
+
+
+@app.command("curve")
+def curve_cmd(
+    preset: Annotated[str, typer.Argument(help=_CURVE_HELP, show_default=False)],
+    set_: SetOpt = None,
+    launch: LaunchOpt = None,
+    no_launches: NoLaunchOpt = False,
+    months: Annotated[int, typer.Option("--months", help="Months to show, from start (default: price_date).")] = 60,
+    png: Annotated[Optional[Path], typer.Option("--png", metavar="FILE", help="Also draw the curve to a PNG.")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing PNG.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (params and monthly rows).")] = False,
+) -> None:
+    """Print a preset's monthly curve (spot, utilisation, contract share, realised, index); optionally draw it."""
+    from engine.curve_report import COLUMNS, build_curve, rows, write_png
+
+    def run() -> None:
+        params, curve = build_curve(preset, _overrides(set_ or []), _launches(launch or [], no_launches), months)
+        table_rows = rows(curve)
+        if png is not None:
+            write_png(curve, params, preset, png, force=force)
+        if as_json:
+            sys.stdout.write(json.dumps({"preset": preset, "params": params.to_dict(), "months": table_rows}) + "\n")
+            return
+        table = Table(title=f"{preset}: $ per GPU-hour (realised = per installed GPU-hour)")
+        for col in COLUMNS:
+            table.add_column(col, justify="right")
+        for row in table_rows:
+            table.add_row(row["month"], *(f"{row[c]:.4f}" for c in COLUMNS[1:]))
+        out_console.print(table)
+        if png is not None:
+            out_console.print(f"wrote {png}", markup=False)
+
+    _guard(run)
 
 
 def _render_batch(rows: list[Any]) -> None:

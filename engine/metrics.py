@@ -49,9 +49,8 @@ class CollateralChoice:
         deal: dict[str, Any] = {"valuation_date": grid.starts[0]}
         if gpus is not None:
             deal["gpus"] = gpus
-        cost = getattr(profile, "cost_per_gpu", None)
-        if cost is not None:
-            deal["cost_per_gpu"] = cost
+        if profile.cost_per_gpu is not None:
+            deal["cost_per_gpu"] = profile.cost_per_gpu
         try:
             return base.with_overrides(**{**deal, **self.overrides})
         except (TypeError, ValueError) as exc:

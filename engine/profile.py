@@ -47,6 +47,7 @@ class TemplateProfile:
     covenant: CellRef | float | None = None
     gpus: float | None = None
     unit_scale: float | None = None
+    cost_per_gpu: float | None = None  # all-in $ per GPU, for collateral value
     origin: str = "profile"
 
     def __post_init__(self) -> None:
@@ -115,6 +116,7 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         timeline=timeline, rent=rent, metrics=metrics, covenant=covenant,
         gpus=float(deal["gpus"]) if deal.get("gpus") is not None else None,
         unit_scale=float(deal["unit_scale"]) if deal.get("unit_scale") is not None else None,
+        cost_per_gpu=float(deal["cost_per_gpu"]) if deal.get("cost_per_gpu") is not None else None,
         origin=origin,
     )
 
@@ -159,7 +161,8 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
         out.append(line("covenant", _quote(str(profile.covenant)), "metrics.covenant"))
     elif profile.covenant is not None:
         out.append(line("covenant", repr(profile.covenant), "metrics.covenant"))
-    deal = [(k, v) for k, v in (("gpus", profile.gpus), ("unit_scale", profile.unit_scale)) if v is not None]
+    deal = [(k, v) for k, v in (("gpus", profile.gpus), ("unit_scale", profile.unit_scale),
+                                ("cost_per_gpu", profile.cost_per_gpu)) if v is not None]
     if deal:
         out += ["", "[deal]"] + [f"{k} = {v!r}" for k, v in deal]
     return "\n".join(out) + "\n"

@@ -533,6 +533,7 @@ covenant = "{covenant.replace("$", "")}"          # minimum DSCR 1.25x (defined 
 
 [deal]
 gpus = {DDTL_GPUS}                  # 1,024 GPUs × 24 h × 91.3 d × $2.40 × 90 % ≈ $4.85m a quarter
+cost_per_gpu = 33000          # all-in per H100: an 8-GPU HGX server at ~$265k (reference S1: $250-400k)
 unit_scale = 1.0            # the model is in US$
 '''
     return wb, profile

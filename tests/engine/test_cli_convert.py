@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -174,3 +175,31 @@ def test_check_command(tmp_path):
     proc = run("check", src, bad)
     assert proc.returncode == 1
     assert "bad.xlsx" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_curve_command_prints_the_monthly_table_and_draws_it(tmp_path):
+    png = tmp_path / "curve.png"
+    proc = run("curve", "h100-base", "--months", "25", "--png", png, "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    months = doc["months"]
+    assert len(months) == 25 and months[0]["month"] == "2026-07-01" and months[0]["index"] == 1.0
+    # reference §3(a): H100 base path at year 1 = 2.40·e^(−0.12)·(1 − 0.15) = 1.8093 (quoted 1.81)
+    assert months[12]["month"] == "2027-07-01"
+    assert abs(months[12]["spot"] - 2.40 * math.exp(-0.12) * 0.85) < 1e-9
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    table = run("curve", "h100-stress", "--months", "3", "--set", "d=0.5")
+    assert table.returncode == 0 and "2026-09-01" in table.stdout and "realised" in table.stdout
+    bad = run("curve", "h100-bsae")
+    assert_one_line_error(bad, "h100-bsae")
+
+
+def test_collateral_overrides_and_profile_cost(tmp_path):
+    src = copy_template(tmp_path, "gpu_ddtl_quarterly")
+    proc = run("convert", src, "--json", "--collateral", "h_liq=distressed", "--collateral", "mu=0.4")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["collateral"]["h_liq"] == 0.55 and doc["collateral"]["mu"] == 0.4
+    assert doc["collateral"]["cost_per_gpu"] == 33000  # from the profile's [deal]
+    bad = run("convert", src, "--force", "--collateral", "h_liq=2")
+    assert_one_line_error(bad, "h_liq")
