@@ -348,12 +348,30 @@ def _render(result: ConversionResult) -> None:
                       _fmt(float(result.rent_after[p]), ",.2f"),
                       _fmt(result.dscr_before[p], ".2f"), _fmt(result.dscr_after[p], ".2f"))
     out_console.print(table)
-    for label, mx in (("before", result.metrics_before), ("after", result.metrics_after)):
-        breach = mx.first_breach.isoformat() if mx.first_breach else "none"
-        out_console.print(f"{label:>6}: min DSCR {_fmt(mx.min_dscr, '.2f')}, first breach {breach}, "
-                          f"{mx.breaches} breach(es)")
+    summary = Table(title="credit metrics")
+    summary.add_column("metric")
+    summary.add_column("before", justify="right")
+    summary.add_column("after", justify="right")
+    rows = (("min DSCR", "min_dscr", ".2f"), ("first breach (test date)", "first_breach", ""),
+            ("periods in breach", "breaches", "d"), ("min LLCR", "min_llcr", ".2f"),
+            ("shortfall (debt service not covered)", "total_shortfall", ",.2f"),
+            ("max LTV, forced sale", "max_ltv_forced", ".0%"),
+            ("collateral below balance for good from", "mismatch_date", ""),
+            ("forced-sale recovery at first breach", "recovery_at_breach", ".0%"))
+    for label, key, spec in rows:
+        summary.add_row(label, *(_metric(getattr(mx, key), spec)
+                                 for mx in (result.metrics_before, result.metrics_after)))
+    out_console.print(summary)
     out_console.print(f"wrote {result.output} ({len(result.changed_cells)} rent cells rewired, "
                       f"{result.formulas_written} formula values cached)")
+
+
+def _metric(value: Any, spec: str) -> str:
+    if value is None:
+        return "–"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return format(value, spec) if spec else str(value)
 
 
 def main() -> None:
