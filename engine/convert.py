@@ -21,7 +21,7 @@ from engine.summary_sheet import build_summary, finish_summary, headline
 from engine.refs import CellRef
 from engine.timeline import read_grid
 from engine.values import ExcelError
-from engine.workbook import Source, load, prepare_for_recalc_on_open, write_atomic, write_cached_values
+from engine.workbook import Limits, Source, load, prepare_for_recalc_on_open, write_atomic, write_cached_values
 from models.collateral import SALE_CHANNELS, CollateralParams
 from models.credit import CreditMetrics
 from models.curves import CurveParams, Launch, RentMode, changed_periods, rent_after, resolve_start
@@ -121,6 +121,7 @@ def convert(
     curve: CurveChoice | None = None,
     profile: TemplateProfile | str | Path | None = None,
     force: bool = False,
+    limits: Limits | None = None,
 ) -> ConversionResult:
     """Convert one template; writes ``out`` (default :func:`default_output`) and returns the result.
 
@@ -130,19 +131,19 @@ def convert(
     out_path = Path(out) if out is not None else default_output(path)
     curve = curve or CurveChoice()
     try:
-        return _convert(path, out_path, curve, profile, force)
+        return _convert(path, out_path, curve, profile, force, limits or Limits())
     except GpuCreditError as exc:
         raise exc.with_path(path) from exc.__cause__
 
 
 def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
-             force: bool) -> ConversionResult:
+             force: bool, limits: Limits) -> ConversionResult:
     if out_path.resolve() == path.resolve():
         raise ParameterError("the output would overwrite the input; choose another output path", path=path)
     if out_path.exists() and not force:
         raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
     # load → profile
-    source = load(path)
+    source = load(path, limits)
     before = evaluate(source.data, path=path, date1904=source.date1904)
     reconciled = require_reconciled(source.package, before, path=path)
     profile = _resolve_profile(source, profile_arg, before)

@@ -12,7 +12,8 @@ Only the CLI (and the xlwings shell) print them; library code raises.
     ├── ProfileError (ValueError)       the profile is unreadable or points at nothing
     │   └── DetectionError              no profile given and detection found nothing / too much
     ├── TemplateError (ValueError)      the template's content cannot be converted
-    │   └── RentRowError                the rent row is missing, holds an error or text
+    │   ├── RentRowError                the rent row is missing, holds an error or text
+    │   └── ExternalLinkError           a formula reads another workbook (never fetched)
     ├── EvaluationError                 the formula engine cannot produce a trustworthy value
     │   ├── UnsupportedFunctionError    a function the engine cannot evaluate
     │   └── ReconciliationError         the engine does not reproduce Excel's cached values
@@ -105,6 +106,10 @@ class TemplateError(GpuCreditError, ValueError):
 
 class RentRowError(TemplateError):
     """The rent row is missing, empty, or holds an error or text."""
+
+
+class ExternalLinkError(TemplateError):
+    """A formula or defined name reads another workbook; gpucredit never opens or fetches it."""
 
 
 class EvaluationError(GpuCreditError):

@@ -15,10 +15,10 @@ from pathlib import Path
 from lxml import etree
 
 from engine.errors import (
+    ExternalLinkError,
     FileMissingError,
     NotAWorkbookError,
     OutputError,
-    TemplateError,
     WorkbookTooLargeError,
 )
 from engine.package import REL_CALC_CHAIN, Package, m
@@ -273,7 +273,7 @@ def _refuse_external_reference(formula: str, links: dict[int, str], path: Path, 
         return
     index = int(found.group()[1:-1]) if len(found.group()) < 12 else 0
     target = links.get(index, "a workbook that is not listed")
-    raise TemplateError(
+    raise ExternalLinkError(
         f"the formula refers to another workbook ({found.group()} = {target}); gpucredit never opens linked "
         "files and will not compute from Excel's stored copy of their values; in Excel use Data > Edit Links > "
         "Break Link (or paste the values) and convert again", path=path, sheet=sheet, cell=cell)

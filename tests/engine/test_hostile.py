@@ -30,6 +30,7 @@ from engine.errors import (
     GpuCreditError,
     NotAWorkbookError,
     OutputError,
+    ExternalLinkError,
     TemplateError,
     WorkbookTooLargeError,
 )
@@ -284,7 +285,7 @@ def with_external_link(src: Path, target: bytes) -> Path:
 def test_a_formula_using_an_external_link_is_refused_and_nothing_is_fetched(tmp_path):
     src = with_external_link(template(tmp_path), b"http://127.0.0.1:9/deal_inputs.xlsx")
     edit_part(src, "xl/worksheets/sheet2.xml", b"<f>E4+1</f>", b"<f>'[1]Sheet1'!A1+1</f>")
-    err = refused(src, tmp_path / "out.xlsx", TemplateError, "Model!F4", "[1] = deal_inputs.xlsx",
+    err = refused(src, tmp_path / "out.xlsx", ExternalLinkError, "Model!F4", "[1] = deal_inputs.xlsx",
                   "never opens linked files", "Break Link")
     assert (err.sheet, err.cell) == ("Model", "F4")
     proc = cli("convert", src, "-o", tmp_path / "out.xlsx")
@@ -295,7 +296,7 @@ def test_a_defined_name_using_an_external_link_is_refused(tmp_path):
     src = with_external_link(template(tmp_path), b"file:///C:/deals/inputs.xlsx")
     edit_part(src, "xl/workbook.xml", b"<definedNames/>",
               b'<definedNames><definedName name="Rate">[1]Sheet1!$A$1</definedName></definedNames>')
-    refused(src, tmp_path / "out.xlsx", TemplateError, "name Rate", "[1] = inputs.xlsx")
+    refused(src, tmp_path / "out.xlsx", ExternalLinkError, "name Rate", "[1] = inputs.xlsx")
 
 
 def test_an_unused_external_link_passes_through_unchanged(tmp_path):
