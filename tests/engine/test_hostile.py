@@ -31,7 +31,6 @@ from engine.errors import (
     NotAWorkbookError,
     OutputError,
     ExternalLinkError,
-    TemplateError,
     WorkbookTooLargeError,
 )
 from engine.workbook import Limits, load
