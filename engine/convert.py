@@ -9,22 +9,43 @@ from typing import Any
 import numpy as np
 
 from engine.annotate import annotate
-from engine.errors import (ConsistencyError, GpuCreditError, OutputError, ParameterError, ProfileError,
-                           RentRowError)
+from engine.datatables import evaluate_tables
+from engine.errors import (
+    ConsistencyError,
+    GpuCreditError,
+    OutputError,
+    ParameterError,
+    ProfileError,
+    RentRowError,
+)
 from engine.metrics import CollateralChoice, collateral_values, measure, read_lines
 from engine.package import Package
 from engine.patch import PatchResult, apply_patch
 from engine.profile import TemplateProfile, read_profile
 from engine.recalc import Evaluation, evaluate
 from engine.reconcile import require_reconciled
-from engine.summary_sheet import build_summary, finish_summary, headline
 from engine.refs import CellRef
+from engine.summary_sheet import build_summary, finish_summary, headline
 from engine.timeline import read_grid
 from engine.values import ExcelError
-from engine.workbook import Limits, Source, load, prepare_for_recalc_on_open, write_atomic, write_cached_values
+from engine.workbook import (
+    Limits,
+    Source,
+    load,
+    prepare_for_recalc_on_open,
+    write_atomic,
+    write_cached_values,
+)
 from models.collateral import SALE_CHANNELS, CollateralParams
 from models.credit import CreditMetrics
-from models.curves import CurveParams, Launch, RentMode, changed_periods, rent_after, resolve_start
+from models.curves import (
+    CurveParams,
+    Launch,
+    RentMode,
+    changed_periods,
+    rent_after,
+    resolve_start,
+)
 from models.periods import PeriodGrid
 from models.presets import get_preset
 
@@ -145,6 +166,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     # load → profile
     source = load(path, limits)
     before = evaluate(source.data, path=path, date1904=source.date1904)
+    evaluate_tables(source.package, before, path=path)
     reconciled = require_reconciled(source.package, before, path=path)
     profile = _resolve_profile(source, profile_arg, before)
     grid = read_grid(before, profile.timeline, path=path, date1904=source.date1904)
@@ -173,6 +195,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     prepare_for_recalc_on_open(package)
     # recalculate → metrics → write
     after = evaluate(package.to_bytes(), path=path, date1904=source.date1904)
+    evaluate_tables(package, after, path=path)
     _check_rent(after, patch, profile, expected, path)
     lines_after = read_lines(after, profile)
     metrics_after = measure(lines_after, grid, collateral)

@@ -60,9 +60,31 @@ class Evaluation:
         self._date1904 = date1904
         self.iteration = iteration or Iteration(enabled_in_workbook=False)
 
+        self.overrides: dict[tuple[str, int, int], CellValue] = {}
+
     def get(self, sheet: str, row: int, col: int) -> CellValue:
         """Value of a cell (formula or constant); ``None`` for an empty cell."""
+        if (sheet, row, col) in self.overrides:
+            return self.overrides[(sheet, row, col)]
         return to_cell_value(self._book.get_value(sheet, row, col), date1904=self._date1904)
+
+    def what_if(self, inputs: dict[tuple[str, int, int], float], target: tuple[str, int, int]) -> CellValue:
+        """The value of ``target`` with ``inputs`` set (What-If); call :meth:`settle` afterwards."""
+        for (sheet, row, col), value in inputs.items():
+            self._book.set_value(sheet, row, col, value)
+        sheet, row, col = target
+        return to_cell_value(self._book.evaluate_cell(sheet, row, col), date1904=self._date1904)
+
+    def settle(self, originals: dict[tuple[str, int, int], CellValue]) -> None:
+        """Put What-If inputs back and recalculate, so every value is the workbook's own again."""
+        for (sheet, row, col), value in originals.items():
+            self._book.set_value(sheet, row, col, value)
+        self._book.evaluate_all()
+
+    def dependents(self, sheet: str, row: int, col: int) -> int:
+        """How many cells read this one."""
+        report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}")
+        return len(report.dependents)
 
 
 def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:

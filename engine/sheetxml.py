@@ -261,14 +261,15 @@ def expand_shared_formula(sheet: SheetXml, row: int, col: int) -> None:
 
 
 def array_members(sheet: SheetXml) -> list[tuple[int, int]]:
-    """Cells covered by an array formula (legacy or dynamic spill) other than its master cell.
+    """Cells covered by an array formula (legacy or dynamic spill) or a What-If data table,
+    other than the master cell that holds the ``<f>``.
 
     The file stores their results as plain values; they change when the master's result does.
     """
     members = []
     for row, col, c_el in list(sheet.formula_cells()):
         f_el = c_el.find(m("f"))
-        ref = f_el.get("ref") if f_el is not None and f_el.get("t") == "array" else None
+        ref = f_el.get("ref") if f_el is not None and f_el.get("t") in ("array", "dataTable") else None
         if not ref or ":" not in ref:
             continue
         first, last = ref.split(":")
