@@ -112,11 +112,15 @@ def convert_cmd(
                                                     "the input, else detection].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
+    accept_unreconciled: Annotated[bool, typer.Option(
+        "--accept-unreconciled", help="Convert even where the engine does not reproduce Excel's cached values "
+        "in cells the rent reaches; those numbers are listed as unverified.")] = False,
 ) -> None:
     """Convert a template: GPU rent curve in, recomputed and annotated workbook out."""
     def run() -> None:
         curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral)
-        result = convert(input, output, curve=curve, profile=profile, force=force)
+        result = convert(input, output, curve=curve, profile=profile, force=force,
+                         accept_unreconciled=accept_unreconciled)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
         else:
@@ -161,20 +165,35 @@ def inspect_cmd(
                                                           "(TOML) to correct and pass to convert --profile.")]
     = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing profile file.")] = False,
+    reconcile_: Annotated[bool, typer.Option("--reconcile", help="Also recompute the workbook and report how "
+                                             "many of Excel's cached values the engine reproduces, by cause.")]
+    = False,
 ) -> None:
     """Show where a template keeps its timeline, rent and debt lines, and how sure detection is."""
+    from engine.datatables import evaluate_tables
     from engine.detect import inspect_workbook
     from engine.profile import profile_to_toml
     from engine.recalc import evaluate
+    from engine.reconcile import reconcile
     from engine.workbook import load, write_atomic
 
     def run() -> None:
         source = load(input)
-        found = inspect_workbook(source, evaluate(source.data, path=source.path, date1904=source.date1904))
+        evaluation = evaluate(source.data, path=source.path, date1904=source.date1904)
+        report = None
+        if reconcile_:
+            evaluate_tables(source.package, evaluation, path=source.path)
+            report = reconcile(source.package, evaluation).to_json()
+        found = inspect_workbook(source, evaluation)
         if as_json:
-            sys.stdout.write(json.dumps(found.to_json()) + "\n")
+            doc = found.to_json()
+            if report is not None:
+                doc["reconcile"] = report
+            sys.stdout.write(json.dumps(doc) + "\n")
         else:
             _render_inspect(found)
+            if report is not None:
+                _render_reconcile(report)
         if found.error is not None:
             raise found.error
         if write_profile is not None and found.profile is not None:
@@ -194,6 +213,13 @@ def inspect_cmd(
                                  "(--write-profile) before converting", path=input)
 
     _guard(run)
+
+
+def _render_reconcile(report: dict[str, Any]) -> None:
+    out_console.print(f"reconciliation: {report['reproduced']:,} of {report['total']:,} cached values reproduced "
+                      f"({report['share']:.1%})", markup=False)
+    for cause, group in report["causes"].items():
+        out_console.print(f"  {cause}: {group['count']:,}, e.g. {'; '.join(group['cells'][:3])}", markup=False)
 
 
 def _render_inspect(found: Any) -> None:

@@ -23,7 +23,7 @@ from engine.package import Package
 from engine.patch import PatchResult, apply_patch
 from engine.profile import TemplateProfile, read_profile
 from engine.recalc import Evaluation, evaluate
-from engine.reconcile import require_reconciled
+from engine.reconcile import reconcile, require_reconciled
 from engine.refs import CellRef
 from engine.summary_sheet import build_summary, finish_summary, headline
 from engine.timeline import read_grid
@@ -106,6 +106,8 @@ class ConversionResult:
     formulas_written: int
     reconciled_cells: int
     iteration: dict[str, Any] = field(default_factory=dict)
+    unverified: tuple[str, ...] = ()
+    kept_excel_values: int = 0
 
     def to_json(self) -> dict[str, Any]:
         def metrics(mx: CreditMetrics) -> dict[str, Any]:
@@ -125,6 +127,8 @@ class ConversionResult:
             "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
             "reconciled_cells": self.reconciled_cells,
             "iteration": self.iteration,
+            "unverified": list(self.unverified),
+            "kept_excel_values": self.kept_excel_values,
             "formulas_written": self.formulas_written,
         }
 
@@ -143,6 +147,7 @@ def convert(
     profile: TemplateProfile | str | Path | None = None,
     force: bool = False,
     limits: Limits | None = None,
+    accept_unreconciled: bool = False,
 ) -> ConversionResult:
     """Convert one template; writes ``out`` (default :func:`default_output`) and returns the result.
 
@@ -152,13 +157,13 @@ def convert(
     out_path = Path(out) if out is not None else default_output(path)
     curve = curve or CurveChoice()
     try:
-        return _convert(path, out_path, curve, profile, force, limits or Limits())
+        return _convert(path, out_path, curve, profile, force, limits or Limits(), accept_unreconciled)
     except GpuCreditError as exc:
         raise exc.with_path(path) from exc.__cause__
 
 
 def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
-             force: bool, limits: Limits) -> ConversionResult:
+             force: bool, limits: Limits, accept_unreconciled: bool) -> ConversionResult:
     if out_path.resolve() == path.resolve():
         raise ParameterError("the output would overwrite the input; choose another output path", path=path)
     if out_path.exists() and not force:
@@ -167,8 +172,13 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     source = load(path, limits)
     before = evaluate(source.data, path=path, date1904=source.date1904)
     evaluate_tables(source.package, before, path=path)
-    reconciled = require_reconciled(source.package, before, path=path)
+    reconciled = reconcile(source.package, before)
     profile = _resolve_profile(source, profile_arg, before)
+    unverified = require_reconciled(reconciled, _used_cells(before, profile), path=path,
+                                    accept=accept_unreconciled)
+    # Cells the rent does not reach keep Excel's own cached value where the engine disagrees.
+    keep = {(mm.sheet, mm.row, mm.col) for mm in reconciled.mismatches} - {
+        (mm.sheet, mm.row, mm.col) for mm in unverified}
     grid = read_grid(before, profile.timeline, path=path, date1904=source.date1904)
     rent_before = _read_rent(before, profile.rent, path)
     params = resolve_start(curve.params(profile), grid, rent_before)
@@ -202,7 +212,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     finish_summary(package, summary, after=after, metrics_after=metrics_after,
                    headline=headline(metrics_after, lines_after.covenant, profile.timeline.frequency.value),
                    styles=patch.styles, date1904=source.date1904)
-    written = write_cached_values(package, after, path=path)
+    written = write_cached_values(package, after, path=path, keep=keep)
     write_atomic(package.to_bytes(), out_path, force=force)
     return ConversionResult(
         input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=params,
@@ -212,7 +222,19 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         metrics_before=metrics_before, metrics_after=metrics_after,
         changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
         reconciled_cells=reconciled.checked, iteration=after.iteration.to_json(),
+        unverified=tuple(str(mm) for mm in unverified), kept_excel_values=len(keep),
     )
+
+
+def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[tuple[str, int, int]]:
+    """The cells a conversion relies on: everything the rent reaches, the timeline, the metric lines."""
+    rent = [(c.sheet, c.row, c.col) for c in profile.rent]
+    used = ev.downstream(rent)
+    for cells in (profile.timeline.cells, *profile.metrics.values()):
+        used.update((c.sheet, c.row, c.col) for c in cells)
+    if isinstance(profile.covenant, CellRef):
+        used.add((profile.covenant.sheet, profile.covenant.row, profile.covenant.col))
+    return used
 
 
 def _summary_note(curve: CurveChoice, params: CurveParams, collateral: CollateralParams) -> str:

@@ -20,7 +20,7 @@ from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, UnsupportedFunctionError
 from engine.package import Package, m
-from engine.refs import column_letter, quote_sheet
+from engine.refs import column_letter, parse_cell, quote_sheet
 from engine.sheetxml import SheetXml, array_members
 from engine.values import CellValue, ExcelError, date_to_serial
 
@@ -85,6 +85,22 @@ class Evaluation:
         """How many cells read this one."""
         report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}")
         return len(report.dependents)
+
+    def downstream(self, roots: list[tuple[str, int, int]], *, limit: int = 200_000) -> set[tuple[str, int, int]]:
+        """Every cell that reads one of ``roots``, directly or through other cells (roots included)."""
+        seen = set(roots)
+        todo = list(roots)
+        while todo and len(seen) < limit:
+            sheet, row, col = todo.pop()
+            report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", max_results=100_000)
+            for dependent in report.dependents:
+                other, _, addr = str(dependent.cell).rpartition("!")
+                other = other[1:-1].replace("''", "'") if other.startswith("'") else other
+                key = (other, *parse_cell(addr))
+                if key not in seen:
+                    seen.add(key)
+                    todo.append(key)
+        return seen
 
 
 def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:

@@ -7,15 +7,18 @@ else for the original workbook, its numbers for the patched one cannot be truste
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from lxml import etree
 
 from engine.errors import ReconciliationError
 from engine.package import REL_SHARED_STRINGS, Package, m
 from engine.recalc import Evaluation
 from engine.refs import quote_sheet
 from engine.sheetxml import SheetXml, array_members
-from engine.values import CellValue, ExcelError, ERROR_CODES
+from engine.values import ERROR_CODES, CellValue, ExcelError
 
 REL_TOL, ABS_TOL = 1e-9, 1e-6  # DESIGN §6, the same contract as the LibreOffice oracle
 
@@ -28,6 +31,9 @@ class Mismatch:
     cell: str
     cached: CellValue
     computed: CellValue
+    cause: str = "other"
+    row: int = 0
+    col: int = 0
 
     def __str__(self) -> str:
         return f"{quote_sheet(self.sheet)}!{self.cell}: cached {_show(self.cached)}, recomputed {_show(self.computed)}"
@@ -44,6 +50,23 @@ class Reconciliation:
     checked: int
     mismatches: tuple[Mismatch, ...]
     formula_cells: int = 0
+
+    def by_cause(self) -> dict[str, list[Mismatch]]:
+        """The mismatches grouped by their likely cause (see :func:`cause_of`)."""
+        groups: dict[str, list[Mismatch]] = {}
+        for mismatch in self.mismatches:
+            groups.setdefault(mismatch.cause, []).append(mismatch)
+        return groups
+
+    def to_json(self, *, cells_per_cause: int = 20) -> dict[str, object]:
+        reproduced = self.checked - len(self.mismatches)
+        return {
+            "total": self.checked, "reproduced": reproduced,
+            "share": reproduced / self.checked if self.checked else 1.0,
+            "formula_cells": self.formula_cells,
+            "causes": {cause: {"count": len(items), "cells": [str(m) for m in items[:cells_per_cause]]}
+                       for cause, items in sorted(self.by_cause().items())},
+        }
 
 
 def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
@@ -67,21 +90,51 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
             checked += 1
             formula_cells += c_el.find(m("f")) is not None
             if not same(cached, computed):
-                mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed))
+                mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed,
+                                           cause_of(c_el, computed), row, col))
     return Reconciliation(checked, tuple(mismatches), formula_cells)
 
 
-def require_reconciled(package: Package, evaluation: Evaluation, *, path: Path) -> Reconciliation:
-    """:func:`reconcile`, raising :class:`ReconciliationError` on any mismatch."""
-    result = reconcile(package, evaluation)
-    if result.mismatches:
-        first = result.mismatches[0]
+_VOLATILE = re.compile(r"\b(NOW|TODAY|RAND|RANDBETWEEN|CELL|INFO|OFFSET|INDIRECT)\s*\(", re.IGNORECASE)
+
+
+def cause_of(c_el: etree._Element, computed: CellValue) -> str:
+    """Why a cell probably did not reproduce: volatile, function, circularity, data table, spill."""
+    f_el = c_el.find(m("f"))
+    text = (f_el.text or "") if f_el is not None else ""
+    if _VOLATILE.search(text):
+        return "volatile"
+    if f_el is not None and f_el.get("t") == "dataTable":
+        return "data table"
+    if isinstance(computed, ExcelError):
+        if computed.code == "#NAME?":
+            return "function"
+        if computed.code == "#CIRC!":
+            return "circularity"
+        if computed.code == "#SPILL!":
+            return "spill"
+    if c_el.get("cm") is not None or (f_el is not None and f_el.get("t") == "array") or f_el is None:
+        return "spill"  # an array formula, or a member cell of one
+    return "other"
+
+
+def require_reconciled(result: Reconciliation, used: set[tuple[str, int, int]], *, path: Path,
+                       accept: bool = False) -> list[Mismatch]:
+    """Refuse (ReconciliationError) when a cell the conversion uses or changes does not reproduce.
+
+    ``used`` holds every cell downstream of the rent plus the timeline and metric cells. Returns
+    the mismatches inside ``used`` that were accepted (``accept=True``): the unverified numbers.
+    """
+    blocking = [mm for mm in result.mismatches if (mm.sheet, mm.row, mm.col) in used]
+    if blocking and not accept:
+        first = blocking[0]
         raise ReconciliationError(
             f"the formula engine does not reproduce Excel's cached value here ({_show(first.cached)} cached, "
-            f"{_show(first.computed)} recomputed); {len(result.mismatches):,} of {result.checked:,} cached "
-            "formula values differ, so gpucredit will not convert this workbook",
-            path=path, sheet=first.sheet, cell=first.cell)
-    return result
+            f"{_show(first.computed)} recomputed; cause: {first.cause}); {len(blocking):,} of the cells the "
+            f"conversion uses or changes differ ({len(result.mismatches):,} of {result.checked:,} cached values "
+            "in all), so gpucredit will not convert this workbook; pass --accept-unreconciled to convert "
+            "anyway with those numbers marked unverified", path=path, sheet=first.sheet, cell=first.cell)
+    return blocking
 
 
 def same(cached: CellValue, computed: CellValue) -> bool:

@@ -293,8 +293,11 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path) -> int:
-    """Write every formula cell's value into its sheet part; returns the number written.
+def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
+                        keep: set[tuple[str, int, int]] | None = None) -> int:
+    """Write every formula cell's value into its sheet part; returns the number of formula cells.
+
+    Cells in ``keep`` (sheet, row, column) keep the value already cached in the file.
 
     Raises
     ------
@@ -310,11 +313,13 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path)
             continue
         sheet = SheetXml(package.xml(entry.part))
         cells = list(sheet.formula_cells())
+        kept = keep or set()
+        cells = [(row, col, c_el) for row, col, c_el in cells if (entry.name, row, col) not in kept]
         for row, col, c_el in cells:
             key = (entry.name, row, col)
             values[key] = evaluation.get(entry.name, row, col)
             formulas[key] = c_el.findtext(m("f")) or ""
-        members = array_members(sheet)
+        members = [(row, col) for row, col in array_members(sheet) if (entry.name, row, col) not in kept]
         for row, col in members:
             values[(entry.name, row, col)] = evaluation.get(entry.name, row, col)
         sheets.append((entry, sheet, cells, members))
