@@ -68,6 +68,8 @@ class Row:
     first_breach_after: str | None = None
     breaches_before: int | None = None
     breaches_after: int | None = None
+    reconciled_share: float | None = None  # share of Excel's cached values the engine reproduced
+    unverified: int | None = None  # cells the rent reaches that did not reconcile (accepted)
     output: str = ""
     seconds: float = 0.0
 
@@ -143,7 +145,9 @@ def convert_task(task: Task) -> Row:
                min_dscr_before=before.min_dscr, min_dscr_after=after.min_dscr,
                first_breach_before=before.first_breach.isoformat() if before.first_breach else None,
                first_breach_after=after.first_breach.isoformat() if after.first_breach else None,
-               breaches_before=before.breaches, breaches_after=after.breaches, output=str(result.output),
+               breaches_before=before.breaches, breaches_after=after.breaches,
+               reconciled_share=result.reconciliation.get("share"), unverified=len(result.unverified),
+               output=str(result.output),
                seconds=time.perf_counter() - started)
 
 

@@ -108,6 +108,7 @@ class ConversionResult:
     iteration: dict[str, Any] = field(default_factory=dict)
     unverified: tuple[str, ...] = ()
     kept_excel_values: int = 0
+    reconciliation: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         def metrics(mx: CreditMetrics) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class ConversionResult:
             "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
             "reconciled_cells": self.reconciled_cells,
             "iteration": self.iteration,
+            "reconciliation": self.reconciliation,
             "unverified": list(self.unverified),
             "kept_excel_values": self.kept_excel_values,
             "formulas_written": self.formulas_written,
@@ -223,6 +225,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
         reconciled_cells=reconciled.checked, iteration=after.iteration.to_json(),
         unverified=tuple(str(mm) for mm in unverified), kept_excel_values=len(keep),
+        reconciliation=reconciled.to_json(),
     )
 
 
