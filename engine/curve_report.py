@@ -48,17 +48,19 @@ def write_png(curve: MonthlyCurve, params: CurveParams, preset: str, path: Path,
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    dates = [month_start(int(m)) for m in curve.months]
+    dates = mdates.date2num([month_start(int(m)) for m in curve.months])
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
     ax.plot(dates, curve.spot, label="spot ($/GPU-hour)", color="#2F75B5")
     ax.plot(dates, curve.realised, label="realised ($/installed GPU-hour)", color="#C00000")
     ax.set_ylabel("$ per GPU-hour")
     ax.set_ylim(bottom=0)
     for launch in params.launches:
-        if launch.date > params.price_date and dates[0] <= launch.date <= dates[-1]:
-            ax.axvline(launch.date, color="#999999", linestyle=":", linewidth=1)
+        when = float(mdates.date2num(launch.date))
+        if launch.date > params.price_date and dates[0] <= when <= dates[-1]:
+            ax.axvline(when, color="#999999", linestyle=":", linewidth=1)
     right = ax.twinx()
     right.plot(dates, curve.index, label="index (start = 1)", color="#548235", linestyle="--")
     right.set_ylabel("index")
@@ -66,7 +68,8 @@ def write_png(curve: MonthlyCurve, params: CurveParams, preset: str, path: Path,
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles, [str(h.get_label()) for h in handles], loc="upper right", fontsize=8)
     ax.set_title(f"GPU rent curve: {preset} (d {params.d:.3f}, floor {params.floor:g}, from "
-                 f"{dates[0]:%b %Y})", fontsize=10)
+                 f"{month_start(int(curve.months[0])):%b %Y})", fontsize=10)
+    ax.xaxis_date()
     fig.autofmt_xdate()
     fig.tight_layout()
     try:

@@ -47,7 +47,7 @@ def parse_xml(data: bytes) -> etree._Element:
 
 
 def serialise_xml(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
 @dataclass(frozen=True)

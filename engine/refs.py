@@ -115,4 +115,4 @@ def format_range(cells: tuple[CellRef, ...] | list[CellRef]) -> str:
 
 def column_letter(col: int) -> str:
     """1 → ``A``."""
-    return get_column_letter(col)
+    return str(get_column_letter(col))
