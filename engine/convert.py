@@ -233,7 +233,7 @@ def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[tuple[str, int,
     """The cells a conversion relies on: everything the rent reaches, the timeline, the metric lines."""
     rent = [(c.sheet, c.row, c.col) for c in profile.rent]
     used = ev.downstream(rent)
-    for cells in (profile.timeline.cells, *profile.metrics.values()):
+    for cells in (profile.timeline.cells, profile.timeline.years, *profile.metrics.values()):
         used.update((c.sheet, c.row, c.col) for c in cells)
     if isinstance(profile.covenant, CellRef):
         used.add((profile.covenant.sheet, profile.covenant.row, profile.covenant.col))

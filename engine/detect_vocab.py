@@ -63,6 +63,8 @@ FREQ_WORDS = ((re.compile(r"\b(month|months|monthly|mth|mo)\b"), Frequency.MONTH
               (re.compile(r"\b(quarter|quarters|quarterly|qtr|qtrs|q)\b"), Frequency.QUARTERLY),
               (re.compile(r"\b(half|semi ?annual|semi annual|six month|6 month|h)\b"), Frequency.SEMIANNUAL),
               (re.compile(r"\b(year|years|yearly|annual|yr|yrs|fy)\b"), Frequency.ANNUAL))
+FISCAL_LABEL = re.compile(r"\b(fiscal|financial|accounting) year (end|ends|ending|start|starts|starting|begins?|"
+                          r"beginning)\b|\bfy (end|ends|ending|start|starts|starting)\b")
 PER_YEAR_LABEL = re.compile(r"\b(periods?|payments?) per year\b|\bfrequency\b")
 NAMES = {"rent": ("rent", "rents", "rentalincome", "rentalrevenue", "leaserevenue", "leaseincome", "revenuerent",
                   "grossrent", "baserent", "hostingrent", "computelease", "leasepayments"),

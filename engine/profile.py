@@ -12,7 +12,7 @@ from engine.errors import ProfileError
 from engine.refs import CellRef, format_range, parse_range, parse_ref
 from models.periods import Frequency
 
-TIMELINE_KINDS = ("period_end", "period_start", "year", "period_number")
+TIMELINE_KINDS = ("period_end", "period_start", "year", "period_number", "label")
 METRIC_FIELDS = ("cfads", "debt_service", "interest", "principal", "closing_balance", "dscr")
 
 
@@ -21,7 +21,10 @@ class Timeline:
     """How the template's periods are dated.
 
     ``kind`` is ``period_end`` / ``period_start`` (cells hold dates), ``year`` (cells hold
-    years) or ``period_number`` (cells hold 1, 2, …; ``start`` gives the first period's start).
+    years), ``period_number`` (cells hold 1, 2, …; ``start`` gives the first period's start) or
+    ``label`` (cells hold text such as ``FY2026``, ``Q1-26``, ``Jan 2026`` or ``Year 1``, read by
+    :mod:`engine.period_labels`; numbered labels need ``start``). ``years``, with ``label`` only,
+    is a line of numeric years beside quarter/half labels without one (``Q1`` under ``2026``).
     """
 
     cells: tuple[CellRef, ...]
@@ -29,12 +32,16 @@ class Timeline:
     frequency: Frequency
     start: dt.date | None = None
     fiscal_start_month: int = 1
+    years: tuple[CellRef, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in TIMELINE_KINDS:
             raise ValueError(f"timeline kind must be one of {', '.join(TIMELINE_KINDS)}, not {self.kind!r}")
         if self.kind == "period_number" and self.start is None:
             raise ValueError("a timeline of period numbers needs a start date")
+        if self.years and (self.kind != "label" or len(self.years) != len(self.cells)):
+            raise ValueError(f"timeline years ({len(self.years)} cells) go with kind = \"label\" and one year "
+                             f"per timeline cell ({len(self.cells)})")
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,8 @@ class TemplateProfile:
 
     def sheets(self) -> set[str]:
         """Every sheet the profile points into."""
-        refs = [*self.timeline.cells, *self.rent, *(c for cells in self.metrics.values() for c in cells)]
+        refs = [*self.timeline.cells, *self.timeline.years, *self.rent,
+                *(c for cells in self.metrics.values() for c in cells)]
         if isinstance(self.covenant, CellRef):
             refs.append(self.covenant)
         return {ref.sheet for ref in refs}
@@ -99,6 +107,7 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         frequency=Frequency.parse(_text(tl, "frequency", "timeline")),
         start=start,
         fiscal_start_month=int(tl.get("fiscal_start_month", 1)),
+        years=parse_range(str(tl["years"])) if tl.get("years") else (),
     )
     rent = parse_range(_text(_table(doc, "rent"), "cells", "rent"))
     metrics_doc = doc.get("metrics", {})
@@ -147,10 +156,12 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
     tl = profile.timeline
     out.append(line("cells", _quote(format_range(tl.cells)), "timeline.cells"))
     out.append(line("kind", _quote(tl.kind), "timeline.kind") + ("" if notes.get("timeline.kind") else
-               "  # period_end | period_start | year | period_number"))
+               "  # period_end | period_start | year | period_number | label"))
     out.append(line("frequency", _quote(tl.frequency.name.lower()), "timeline.frequency"))
     if tl.start is not None:
         out.append(line("start", _quote(tl.start.isoformat()), "timeline.start"))
+    if tl.years:
+        out.append(line("years", _quote(format_range(tl.years)), "timeline.years"))
     if tl.fiscal_start_month != 1:
         out.append(f"fiscal_start_month = {tl.fiscal_start_month}")
     out += ["", "[rent]", line("cells", _quote(format_range(profile.rent)), "rent.cells"), "", "[metrics]"]
