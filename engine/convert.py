@@ -17,6 +17,7 @@ from engine.errors import (
     ParameterError,
     ProfileError,
     RentRowError,
+    TemplateError,
 )
 from engine.metrics import CollateralChoice, collateral_values, measure, read_lines
 from engine.package import Package
@@ -194,16 +195,22 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     metrics_before = measure(lines_before, grid, collateral)
     # patch → annotate
     package = Package.from_bytes(source.data)
-    patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
-                        changed=changed, mode=curve.mode, preset=curve.preset,
-                        old_values=[float(x) for x in rent_before], date1904=source.date1904)
-    annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
-                                            "inputs on the GPU_Curve sheet."],
-             dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
-    summary = build_summary(package, profile=profile, grid=grid, before=lines_before,
-                            metrics_before=metrics_before, collateral=collateral,
-                            note=_summary_note(curve, params, collateral_params), styles=patch.styles,
-                            date1904=source.date1904)
+    try:
+        patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
+                            changed=changed, mode=curve.mode, preset=curve.preset,
+                            old_values=[float(x) for x in rent_before], date1904=source.date1904)
+        annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
+                                                "inputs on the GPU_Curve sheet."],
+                 dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
+        summary = build_summary(package, profile=profile, grid=grid, before=lines_before,
+                                metrics_before=metrics_before, collateral=collateral,
+                                note=_summary_note(curve, params, collateral_params), styles=patch.styles,
+                                date1904=source.date1904)
+    except GpuCreditError:
+        raise
+    except ValueError as exc:  # an attribute Excel never writes (a style id of "-inf", a row number of "x")
+        raise TemplateError(f"the workbook's XML holds a value Excel would not write ({exc}); re-save it in "
+                            "Excel") from exc
     prepare_for_recalc_on_open(package)
     # recalculate → metrics → write
     after = evaluate(package.to_bytes(), path=path, date1904=source.date1904)

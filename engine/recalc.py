@@ -8,6 +8,7 @@ Every result leaves this module as a plain :data:`engine.values.CellValue`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ from engine.sheetxml import SheetXml, array_members
 from engine.values import CellValue, ExcelError, date_to_serial
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
+
+# What the engine raises when it cannot load or evaluate a workbook (its own classes are not ValueErrors).
+_ENGINE_FAILURES: tuple[type[BaseException], ...] = (
+    OSError, ValueError, RuntimeError, fz.ExcelEvaluationError, fz.FormualizerHostError, fz.ParserError)
 
 _ERROR_KINDS = {
     "Null": "#NULL!", "Div": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?",
@@ -73,13 +78,20 @@ class Evaluation:
         for (sheet, row, col), value in inputs.items():
             self._book.set_value(sheet, row, col, value)
         sheet, row, col = target
-        return to_cell_value(self._book.evaluate_cell(sheet, row, col), date1904=self._date1904)
+        try:
+            return to_cell_value(self._book.evaluate_cell(sheet, row, col), date1904=self._date1904)
+        except _ENGINE_FAILURES as exc:
+            raise EvaluationError(f"the formula engine could not evaluate {quote_sheet(sheet)}!"
+                                  f"{column_letter(col)}{row} for a What-If table: {exc}") from exc
 
     def settle(self, originals: dict[tuple[str, int, int], CellValue]) -> None:
         """Put What-If inputs back and recalculate, so every value is the workbook's own again."""
         for (sheet, row, col), value in originals.items():
             self._book.set_value(sheet, row, col, value)
-        self._book.evaluate_all()
+        try:
+            self._book.evaluate_all()
+        except _ENGINE_FAILURES as exc:
+            raise EvaluationError(f"the formula engine could not recalculate the workbook: {exc}") from exc
 
     def dependents(self, sheet: str, row: int, col: int) -> int:
         """How many cells read this one."""
@@ -108,7 +120,9 @@ def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
     if raw is None or isinstance(raw, (bool, str)):
         return raw
     if isinstance(raw, (int, float)):
-        return float(raw)
+        value = float(raw)
+        # Excel has no infinity or NaN: an overflowing result is #NUM!
+        return value if math.isfinite(value) else ExcelError("#NUM!")
     if isinstance(raw, (dt.date, dt.datetime)):
         return date_to_serial(raw, date1904=date1904)
     if isinstance(raw, dt.time):
@@ -139,7 +153,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     try:
         book = _load(data, date1904, settings, iterate=True)
         book.evaluate_all()
-    except (OSError, ValueError, RuntimeError) as exc:
+    except _ENGINE_FAILURES as exc:
         raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
     telemetry = book.last_cycle_telemetry()
     if telemetry.capped_sccs:
@@ -167,16 +181,21 @@ def _iteration_settings(package: Package) -> Iteration:
         delta = float(get("iterateDelta", "0.001"))
     except ValueError:
         count, delta = 100, 0.001
-    return Iteration(enabled_in_workbook=get("iterate") in ("1", "true"), max_iterations=max(count, 1),
-                     max_change=delta if delta > 0 else 0.001)
+    # Excel's own bounds: 1–32,767 iterations, a positive finite change
+    return Iteration(enabled_in_workbook=get("iterate") in ("1", "true"), max_iterations=min(max(count, 1), 32_767),
+                     max_change=delta if math.isfinite(delta) and delta > 0 else 0.001)
 
 
 def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings: Iteration,
                          path: str | Path) -> None:
     """Name a cell of the cycle that did not converge (a second, non-iterating pass finds them)."""
-    book = _load(data, date1904, settings, iterate=False)
-    book.evaluate_all()
     where = None
+    try:
+        book = _load(data, date1904, settings, iterate=False)
+        book.evaluate_all()
+    except _ENGINE_FAILURES as exc:
+        raise EvaluationError(f"circular reference does not converge, and the engine failed naming it: {exc}",
+                              path=path) from exc
     for entry in package.sheets():
         if where is None and package.has(entry.part):
             for row, col, _el in SheetXml(package.xml(entry.part)).formula_cells():

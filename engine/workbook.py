@@ -114,7 +114,8 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        # NotImplementedError: a directory entry claiming a zip version or encryption Excel never writes
         raise NotAWorkbookError(f"not an Excel .xlsx/.xlsm workbook ({_short(exc)}); save it as .xlsx",
                                 path=path) from exc
     _check_limits(infos, limits, path)
@@ -125,8 +126,9 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
         raise NotAWorkbookError("the zip holds no Excel workbook; save it as .xlsx", path=path)
     try:
         package = Package.from_bytes(data)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
         # a corrupt member: bad CRC, a broken deflate stream, a header that disagrees with the directory
+        # (zipfile raises NotImplementedError for a local header claiming encryption or a new zip version)
         raise NotAWorkbookError(f"the workbook package is damaged ({_short(exc)}); re-save it in Excel",
                                 path=path) from exc
     _refuse_dtds(package, path)
