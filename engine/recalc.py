@@ -29,7 +29,8 @@ ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
 
 # What the engine raises when it cannot load or evaluate a workbook (its own classes are not ValueErrors).
 _ENGINE_FAILURES: tuple[type[BaseException], ...] = (
-    OSError, ValueError, RuntimeError, fz.ExcelEvaluationError, fz.FormualizerHostError, fz.ParserError)
+    OSError, ValueError, RuntimeError, fz.ExcelEvaluationError, fz.FormualizerHostError, fz.ParserError,
+    fz.InspectionError)
 
 _ERROR_KINDS = {
     "Null": "#NULL!", "Div": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?",
@@ -71,7 +72,12 @@ class Evaluation:
         """Value of a cell (formula or constant); ``None`` for an empty cell."""
         if (sheet, row, col) in self.overrides:
             return self.overrides[(sheet, row, col)]
-        return to_cell_value(self._book.get_value(sheet, row, col), date1904=self._date1904)
+        try:
+            raw = self._book.get_value(sheet, row, col)
+        except _ENGINE_FAILURES as exc:
+            raise EvaluationError(f"the formula engine cannot read this cell: {exc}", sheet=sheet,
+                                  cell=f"{column_letter(col)}{row}") from exc
+        return to_cell_value(raw, date1904=self._date1904)
 
     def what_if(self, inputs: dict[tuple[str, int, int], float], target: tuple[str, int, int]) -> CellValue:
         """The value of ``target`` with ``inputs`` set (What-If); call :meth:`settle` afterwards."""
@@ -95,8 +101,15 @@ class Evaluation:
 
     def dependents(self, sheet: str, row: int, col: int) -> int:
         """How many cells read this one."""
-        report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}")
-        return len(report.dependents)
+        return len(self._dependents(sheet, row, col))
+
+    def _dependents(self, sheet: str, row: int, col: int) -> list[Any]:
+        try:
+            report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", max_results=100_000)
+        except _ENGINE_FAILURES as exc:
+            raise EvaluationError(f"the formula engine cannot trace this cell: {exc}", sheet=sheet,
+                                  cell=f"{column_letter(col)}{row}") from exc
+        return list(report.dependents)
 
     def downstream(self, roots: list[tuple[str, int, int]], *, limit: int = 200_000) -> set[tuple[str, int, int]]:
         """Every cell that reads one of ``roots``, directly or through other cells (roots included)."""
@@ -104,8 +117,7 @@ class Evaluation:
         todo = list(roots)
         while todo and len(seen) < limit:
             sheet, row, col = todo.pop()
-            report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", max_results=100_000)
-            for dependent in report.dependents:
+            for dependent in self._dependents(sheet, row, col):
                 other, _, addr = str(dependent.cell).rpartition("!")
                 other = other[1:-1].replace("''", "'") if other.startswith("'") else other
                 key = (other, *parse_cell(addr))
