@@ -342,8 +342,6 @@ def prepare_for_recalc_on_open(package: Package) -> None:
     root = package.xml(wb_part)
     calc = root.find(m("calcPr"))
     if calc is None:
-        from lxml import etree
-
         calc = etree.Element(m("calcPr"))
         anchor = None
         for tag in ("definedNames", "sheets"):

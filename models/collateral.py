@@ -23,7 +23,6 @@ value just before that step (or with any ramp of 1-9 months).  We follow the for
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.curves import launch_month
-from models.params import Launch, _parse_date, _parse_float, _parse_int, parse_launch
+from models.params import Launch, _parse_date, _parse_float, _parse_int, parse_launch, replace_known
 from models.periods import month_index
 
 __all__ = [
@@ -163,11 +162,7 @@ class CollateralParams:
 
     def with_overrides(self, **kw: Any) -> CollateralParams:
         """Return a copy with the named parameters replaced (validated again)."""
-        unknown = sorted(set(kw) - set(COLLATERAL_PARAM_NAMES))
-        if unknown:
-            known = ", ".join(COLLATERAL_PARAM_NAMES)
-            raise ValueError(f"{unknown[0]}: not a collateral parameter; known: {known}")
-        return dataclasses.replace(self, **kw)
+        return replace_known(self, COLLATERAL_PARAM_NAMES, "collateral", kw)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in :data:`COLLATERAL_PARAM_NAMES` order (dates as ISO strings)."""

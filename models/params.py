@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "PARAM_NAMES",
@@ -150,11 +150,7 @@ class CurveParams:
 
     def with_overrides(self, **kw: Any) -> CurveParams:
         """Return a copy with the named parameters replaced (validated again)."""
-        unknown = sorted(set(kw) - set(PARAM_NAMES))
-        if unknown:
-            known = ", ".join(PARAM_NAMES)
-            raise ValueError(f"{unknown[0]}: not a curve parameter; known: {known}")
-        return dataclasses.replace(self, **kw)
+        return replace_known(self, PARAM_NAMES, "curve", kw)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in :data:`PARAM_NAMES` order (dates as ISO strings)."""
@@ -203,6 +199,17 @@ def _parse_int(name: str, text: str) -> int:
     if not value.is_integer():
         raise ValueError(f"{name}: {text!r} is not a whole number of months")
     return int(value)
+
+
+_P = TypeVar("_P")
+
+
+def replace_known(params: _P, names: tuple[str, ...], kind: str, overrides: dict[str, Any]) -> _P:
+    """``dataclasses.replace`` that first refuses a name outside ``names`` (``kind`` names the set)."""
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a {kind} parameter; known: {', '.join(names)}")
+    return dataclasses.replace(params, **overrides)  # type: ignore[type-var]
 
 
 def parse_launch(text: str) -> Launch:
