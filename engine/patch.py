@@ -12,7 +12,7 @@ from engine.errors import TemplateError
 from engine.package import CT_WORKSHEET, NS_R, REL_STYLES, REL_WORKSHEET, Package, m, register_sheet_title
 from engine.profile import TemplateProfile
 from engine.refs import CellRef
-from engine.sheetxml import SheetXml, expand_shared_formula
+from engine.sheetxml import SheetXml, array_covering, array_ranges, expand_shared_formula, split_array_formula
 from engine.styles import StyleBook, StyleSpec
 from engine.values import CellValue
 from models.curves import CurveParams, RentMode
@@ -127,14 +127,25 @@ def _rewire(
     for sheet_name, periods in by_sheet.items():
         part = package.sheet_part(sheet_name)
         sheet = SheetXml(package.xml(part))
+        arrays = array_ranges(sheet)
+        covering = {p: array_covering(arrays, rent[p].row, rent[p].col) for p in periods}
+        olds = {p: "{=" + (found[0].text or "") + "}" if (found := covering[p]) is not None
+                else _old_formula(sheet, rent[p]) for p in periods}
         for p in periods:
             expand_shared_formula(sheet, rent[p].row, rent[p].col)
+        for f_el, bounds in {id(found[0]): found for found in covering.values() if found is not None}.values():
+            split_array_formula(sheet, f_el.text or "", bounds)
         for p in periods:
             cell = rent[p]
-            old = sheet.formula(cell.row, cell.col)
             new = "=" + layout.rent_after[p].formula_ref()
             sheet.set_formula(cell.row, cell.col, new, style=sheet.style_of(cell.row, cell.col))
-            changes.append(RentChange(cell=cell, period=p, new_formula=new,
-                                      old_formula=None if old is None else "=" + old, old_value=old_values[p]))
+            changes.append(RentChange(cell=cell, period=p, new_formula=new, old_formula=olds[p],
+                                      old_value=old_values[p]))
         package.write_xml(part, sheet.root)
     return tuple(changes)
+
+
+
+def _old_formula(sheet: SheetXml, cell: CellRef) -> str | None:
+    old = sheet.formula(cell.row, cell.col)
+    return None if old is None else "=" + old

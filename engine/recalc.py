@@ -20,9 +20,12 @@ import formualizer as fz
 from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, UnsupportedFunctionError
+from engine.lambdas import unroll_lambdas
+from engine.legacy import intersect_formula
+from engine.names import Names
 from engine.package import Package, m
 from engine.refs import column_letter, parse_cell, quote_sheet
-from engine.sheetxml import SheetXml, array_members
+from engine.sheetxml import SheetXml, array_members, expand_shared_group, shared_groups
 from engine.values import CellValue, ExcelError, date_to_serial
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
@@ -161,7 +164,9 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     """
     package = Package.from_bytes(data)
     settings = _iteration_settings(package)
-    data = _without_array_results(package, data)
+    emptied = _empty_array_members(package)
+    if _rewrite_formulas(package) or emptied:
+        data = package.to_bytes()
     try:
         book = _load(data, date1904, settings, iterate=True)
         book.evaluate_all()
@@ -221,8 +226,8 @@ def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings
         path=path, sheet=where[0] if where else None, cell=where[1] if where else None)
 
 
-def _without_array_results(package: Package, data: bytes) -> bytes:
-    """The package with the stored results of array formulas removed from their member cells.
+def _empty_array_members(package: Package) -> bool:
+    """Remove the stored results of array formulas from their member cells; ``True`` if any were.
 
     The engine treats a member cell that holds a value as an obstacle (``#SPILL!``); Excel
     treats it as part of the array. Emptying the members lets the engine spill into them.
@@ -240,7 +245,52 @@ def _without_array_results(package: Package, data: bytes) -> bytes:
                 c_el.attrib.pop("t", None)
                 changed = True
         package.write_xml(entry.part, sheet.root)
-    return package.to_bytes() if changed else data
+    return changed
+
+
+def _rewrite_formulas(package: Package) -> bool:
+    """Rewrite the formulas of ``package`` (the engine's private copy) as the engine needs them:
+    LAMBDA helpers unrolled (``engine.lambdas``), implicit intersections spelled out
+    (``engine.legacy``), one-cell legacy arrays clipped; ``True`` when any changed."""
+    names = Names(package)
+    candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
+                           re.IGNORECASE)
+    changed_any = False
+    for entry in package.sheets():
+        if not package.has(entry.part) or b"<f" not in package.read(entry.part):
+            continue
+        sheet = SheetXml(package.xml(entry.part))
+        changed = _expand_candidate_groups(sheet, candidate)
+        for row, col, c_el in list(sheet.formula_cells()):
+            f_el = c_el.find(m("f"))
+            kind = f_el.get("t", "normal")
+            if kind in ("dataTable", "shared") or not f_el.text:
+                continue
+            text = f_el.text
+            if "LAMBDA(" in text.upper():
+                text = unroll_lambdas(text, names, entry.name)
+            if candidate.search(text):
+                text = intersect_formula(text, names, sheet=entry.name, row=row, col=col, array=kind == "array")
+            if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
+                text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value
+            if text != f_el.text:
+                f_el.text = text
+                changed = True
+        if changed:
+            package.write_xml(entry.part, sheet.root)
+            changed_any = True
+    return changed_any
+
+
+def _expand_candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
+    """Expand the shared-formula groups whose text may need intersecting: each member reads its own cell."""
+    expanded = False
+    for group in shared_groups(sheet).values():
+        master = next((el.find(m("f")).text for _r, _c, el in group if el.find(m("f")).text), None)
+        if master and candidate.search(master):
+            expand_shared_group(group)
+            expanded = True
+    return expanded
 
 
 def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[tuple[str, int, int], str],

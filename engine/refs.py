@@ -116,3 +116,57 @@ def format_range(cells: tuple[CellRef, ...] | list[CellRef]) -> str:
 def column_letter(col: int) -> str:
     """1 → ``A``."""
     return str(get_column_letter(col))
+
+
+MAX_ROW, MAX_COL = 1_048_576, 16_384
+_AREA = re.compile(
+    r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!:\[\]]+)!)?"
+    r"(?:\$?(?P<c1>[A-Z]{1,3})\$?(?P<r1>\d+)(?::\$?(?P<c2>[A-Z]{1,3})\$?(?P<r2>\d+))?"
+    r"|\$?(?P<cc1>[A-Z]{1,3}):\$?(?P<cc2>[A-Z]{1,3})"
+    r"|\$?(?P<rr1>\d+):\$?(?P<rr2>\d+))$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Area:
+    """A rectangular range on one sheet (``sheet`` ``None``: the formula's own sheet)."""
+
+    sheet: str | None
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+    def intersect(self, row: int, col: int) -> tuple[int, int] | None:
+        """The cell a value slot in ``(row, col)`` reads from this area; ``None`` when there is none."""
+        rows_ok = self.first_row <= row <= self.last_row
+        cols_ok = self.first_col <= col <= self.last_col
+        if self.first_col == self.last_col:
+            return (row, self.first_col) if rows_ok else None
+        if self.first_row == self.last_row:
+            return (self.first_row, col) if cols_ok else None
+        return (row, col) if rows_ok and cols_ok else None
+
+    @property
+    def single_cell(self) -> bool:
+        return self.first_row == self.last_row and self.first_col == self.last_col
+
+
+def parse_area(text: str) -> Area | None:
+    """``'Cash Flow'!$B$2:$CX$2``, ``A:A`` or ``3:5`` as an :class:`Area`; ``None`` for anything else."""
+    found = _AREA.match(text.strip())
+    if found is None:
+        return None
+    sheet = found["sheet"]
+    if sheet is not None and sheet.startswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    if found["c1"]:
+        r1, c1 = int(found["r1"]), column_index_from_string(found["c1"].upper())
+        r2, c2 = (int(found["r2"]), column_index_from_string(found["c2"].upper())) if found["c2"] else (r1, c1)
+    elif found["cc1"]:
+        r1, c1, r2, c2 = 1, column_index_from_string(found["cc1"].upper()), MAX_ROW, column_index_from_string(found["cc2"].upper())
+    else:
+        r1, c1, r2, c2 = int(found["rr1"]), 1, int(found["rr2"]), MAX_COL
+    r1, r2, c1, c2 = min(r1, r2), max(r1, r2), min(c1, c2), max(c1, c2)
+    if not (1 <= r1 and r2 <= MAX_ROW and 1 <= c1 and c2 <= MAX_COL):
+        return None
+    return Area(sheet, r1, c1, r2, c2)

@@ -74,9 +74,10 @@ class SheetXml:
             self._rows[row] = row_el
         c_el = etree.Element(m("c"))
         c_el.set("r", f"{column_letter(col)}{row}")
-        later_cols = [c for (r, c) in self._cells if r == row and c > col]
-        if later_cols:
-            self._cells[(row, min(later_cols))].addprevious(c_el)
+        after = next((other for other in row_el.iterchildren(m("c"))
+                      if other.get("r") and parse_cell(other.get("r", ""))[1] > col), None)
+        if after is not None:
+            after.addprevious(c_el)
         else:
             row_el.append(c_el)
         self._cells[(row, col)] = c_el
@@ -236,18 +237,30 @@ def expand_shared_formula(sheet: SheetXml, row: int, col: int) -> None:
     A rent cell that is the master of a shared formula cannot be rewritten alone: its
     neighbours borrow its text. Expanding the group keeps every formula's meaning.
     """
-    from openpyxl.formula.translate import Translator
-
     c_el = sheet.cell(row, col)
     f_el = c_el.find(m("f")) if c_el is not None else None
     if f_el is None or f_el.get("t") != "shared":
         return
-    si = f_el.get("si")
-    group = [(r, c, el) for r, c, el in sheet.formula_cells()
-             if (f := el.find(m("f"))) is not None and f.get("t") == "shared" and f.get("si") == si]
+    expand_shared_group(shared_groups(sheet)[f_el.get("si", "")])
+
+
+def shared_groups(sheet: SheetXml) -> dict[str, list[tuple[int, int, etree._Element]]]:
+    """The sheet's shared-formula groups by ``si``: each member's row, column and ``<c>``."""
+    groups: dict[str, list[tuple[int, int, etree._Element]]] = {}
+    for r, c, el in sheet.formula_cells():
+        f = el.find(m("f"))
+        if f is not None and f.get("t") == "shared":
+            groups.setdefault(f.get("si", ""), []).append((r, c, el))
+    return groups
+
+
+def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
+    """Write each member of one shared-formula group as its own plain formula (see :func:`shared_groups`)."""
+    from openpyxl.formula.translate import Translator
+
     master = next(((r, c, el) for r, c, el in group if (el.find(m("f")).text or "") != ""), None)
     if master is None:
-        raise ValueError(f"shared formula {si} has no master cell")
+        raise ValueError("a shared formula has no master cell")
     mr, mc, m_el = master
     master_text = "=" + (m_el.find(m("f")).text or "")
     origin = f"{column_letter(mc)}{mr}"
@@ -266,14 +279,52 @@ def array_members(sheet: SheetXml) -> list[tuple[int, int]]:
 
     The file stores their results as plain values; they change when the master's result does.
     """
-    members = []
+    return [(r, c) for row, col, _f, (r1, c1, r2, c2) in array_ranges(sheet, ("array", "dataTable"))
+            for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (row, col)]
+
+
+def array_ranges(sheet: SheetXml, kinds: tuple[str, ...] = ("array",)
+                 ) -> list[tuple[int, int, etree._Element, tuple[int, int, int, int]]]:
+    """Each multi-cell formula of the given ``t`` kinds: master row, column, ``<f>`` and the
+    range it covers as (first row, first column, last row, last column)."""
+    found = []
     for row, col, c_el in list(sheet.formula_cells()):
         f_el = c_el.find(m("f"))
-        ref = f_el.get("ref") if f_el is not None and f_el.get("t") in ("array", "dataTable") else None
+        ref = f_el.get("ref") if f_el is not None and f_el.get("t") in kinds else None
         if not ref or ":" not in ref:
             continue
         first, last = ref.split(":")
         r1, c1 = parse_cell(first)
         r2, c2 = parse_cell(last)
-        members += [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (row, col)]
-    return members
+        found.append((row, col, f_el, (r1, c1, r2, c2)))
+    return found
+
+
+def array_covering(ranges: list[tuple[int, int, etree._Element, tuple[int, int, int, int]]], row: int, col: int
+                   ) -> tuple[etree._Element, tuple[int, int, int, int]] | None:
+    """The ``<f>`` and range of the array formula (from :func:`array_ranges`) covering a cell."""
+    for _r, _c, f_el, (r1, c1, r2, c2) in ranges:
+        if r1 <= row <= r2 and c1 <= col <= c2:
+            return f_el, (r1, c1, r2, c2)
+    return None
+
+
+def split_array_formula(sheet: SheetXml, expression: str, bounds: tuple[int, int, int, int]) -> None:
+    """Give each cell of an array formula (``expression`` over ``bounds``) its own single-cell array formula.
+
+    Excel cannot change part of an array, so a rent cell inside one (a rent row that is one
+    legacy array formula) needs the array split first. The master (top-left) cell keeps its
+    formula as a one-cell array, which shows the same first element; the cell i rows and j
+    columns into the range becomes ``{=INDEX((expr),i,j)}``, the value it held as a member.
+    A dynamic array loses its spill metadata: a spill would collide with the split cells.
+    """
+    r1, c1, r2, c2 = bounds
+    for r in range(r1, r2 + 1):
+        for c in range(c1, c2 + 1):
+            c_el = sheet.ensure_cell(r, c)
+            c_el.attrib.pop("cm", None)
+            if (r, c) != (r1, c1):
+                sheet.set_formula(r, c, f"INDEX(({expression}),{r - r1 + 1},{c - c1 + 1})")
+            split = c_el.find(m("f"))
+            split.set("t", "array")
+            split.set("ref", f"{column_letter(c)}{r}")
