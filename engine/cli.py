@@ -14,6 +14,7 @@ from rich.table import Table
 from engine.check import check_file
 from engine.convert import DEFAULT_PRESET, ConversionResult, CurveChoice, convert
 from engine.metrics import CollateralChoice
+from engine.workbook import Limits
 from engine.errors import GpuCreditError, ParameterError
 from models.collateral import COLLATERAL_PARAM_NAMES, parse_collateral_param
 from models.curves import Launch, RentMode
@@ -115,12 +116,14 @@ def convert_cmd(
     accept_unreconciled: Annotated[bool, typer.Option(
         "--accept-unreconciled", help="Convert even where the engine does not reproduce Excel's cached values "
         "in cells the rent reaches; those numbers are listed as unverified.")] = False,
+    max_eval_seconds: Annotated[float, typer.Option(
+        "--max-eval-seconds", min=0.001, help="Time limit for each recalculation of the workbook.")] = 300.0,
 ) -> None:
     """Convert a template: GPU rent curve in, recomputed and annotated workbook out."""
     def run() -> None:
         curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral)
         result = convert(input, output, curve=curve, profile=profile, force=force,
-                         accept_unreconciled=accept_unreconciled)
+                         accept_unreconciled=accept_unreconciled, limits=Limits(max_eval_seconds=max_eval_seconds))
         if as_json:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
         else:

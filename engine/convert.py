@@ -173,7 +173,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
     # load → profile
     source = load(path, limits)
-    before = evaluate(source.data, path=path, date1904=source.date1904)
+    before = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds)
     evaluate_tables(source.package, before, path=path)
     reconciled = reconcile(source.package, before)
     profile = _resolve_profile(source, profile_arg, before)
@@ -213,7 +213,8 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
                             "Excel") from exc
     prepare_for_recalc_on_open(package)
     # recalculate → metrics → write
-    after = evaluate(package.to_bytes(), path=path, date1904=source.date1904)
+    after = evaluate(package.to_bytes(), path=path, date1904=source.date1904,
+                     time_limit_s=limits.max_eval_seconds)
     evaluate_tables(package, after, path=path)
     _check_rent(after, patch, profile, expected, path)
     lines_after = read_lines(after, profile)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -148,7 +151,7 @@ def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
     raise EvaluationError(f"the formula engine returned a value gpucredit cannot represent: {raw!r}")
 
 
-def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evaluation:
+def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limit_s: float | None = None) -> Evaluation:
     """Recalculate every formula of an ``.xlsx`` package held in memory.
 
     Circular references are calculated as Excel does under iterative calculation, with the
@@ -156,11 +159,13 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     workbook does not set them). Values that cannot be trusted (unknown functions) are refused
     later, by :func:`check_values`, when the caller knows which cells it will use or write.
 
+    ``time_limit_s`` bounds the engine's recalculation (none when ``None``).
+
     Raises
     ------
     EvaluationError
-        When the engine cannot load or evaluate the workbook, or a circular reference does
-        not converge.
+        When the engine cannot load or evaluate the workbook, takes longer than
+        ``time_limit_s``, or a circular reference does not converge.
     """
     package = Package.from_bytes(data)
     settings = _iteration_settings(package)
@@ -169,8 +174,12 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
         data = package.to_bytes()
     try:
         book = _load(data, date1904, settings, iterate=True)
-        book.evaluate_all()
+        with _time_limit(book, time_limit_s):
+            book.evaluate_all()
     except _ENGINE_FAILURES as exc:
+        if "CANCELLED" in str(exc):
+            raise EvaluationError(f"recalculating the workbook took longer than the {time_limit_s:g} s limit; "
+                                  "raise it with --max-eval-seconds if the model is that large", path=path) from exc
         raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
     telemetry = book.last_cycle_telemetry()
     if telemetry.capped_sccs:
@@ -178,6 +187,23 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False) -> Evalua
     iteration = Iteration(settings.enabled_in_workbook, settings.max_iterations, settings.max_change,
                           cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
     return Evaluation(book, date1904=date1904, iteration=iteration)
+
+
+@contextmanager
+def _time_limit(book: Any, seconds: float | None) -> Iterator[None]:
+    """Cancel the engine's recalculation after ``seconds`` (from a timer thread: the engine runs
+    without the GIL and checks for cancellation as it goes; its own deadline is only checked
+    between dependency layers, so one wide layer could overrun it)."""
+    if seconds is None:
+        yield
+        return
+    timer = threading.Timer(seconds, book.cancel)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _load(data: bytes, date1904: bool, settings: Iteration, *, iterate: bool) -> Any:
@@ -334,10 +360,12 @@ def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[t
 
 
 def _function_names(formula: str) -> set[str]:
+    """The functions a formula calls, as Excel shows them (without the file's ``_xlfn.`` prefixes)."""
     try:
-        return {str(n).upper() for n in collect_function_names(fz.parse("=" + formula.lstrip("=")))}
+        names = {str(n).upper() for n in collect_function_names(fz.parse("=" + formula.lstrip("=")))}
     except (ValueError, RuntimeError, fz.ParserError):
-        return set(re.findall(r"([A-Z][A-Z0-9._]*)\s*\(", formula.upper()))
+        names = set(re.findall(r"([A-Z_][A-Z0-9._]*)\s*\(", formula.upper()))
+    return {re.sub(r"^(_XLFN\.|_XLWS\.)+", "", name) for name in names}
 
 
 @lru_cache(maxsize=512)

@@ -60,6 +60,9 @@ class Limits:
         ``<c>`` elements in one worksheet part.
     max_formula_length
         Characters in one formula; 8,192 is Excel's own limit.
+    max_eval_seconds
+        Time the formula engine may take for one recalculation of the workbook, seconds
+        (a conversion recalculates twice: the template, then the converted workbook).
     """
 
     max_file_bytes: int = 100 * _MIB
@@ -68,6 +71,7 @@ class Limits:
     max_ratio: float = 200.0
     max_cells_per_sheet: int = 1_000_000
     max_formula_length: int = 8_192
+    max_eval_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         for name in ("max_file_bytes", "max_uncompressed_bytes", "max_parts", "max_cells_per_sheet",
@@ -76,6 +80,8 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be at least 1")
         if self.max_ratio < 1:
             raise ValueError("Limits.max_ratio must be at least 1")
+        if not self.max_eval_seconds > 0:
+            raise ValueError("Limits.max_eval_seconds must be positive")
 
 
 @dataclass

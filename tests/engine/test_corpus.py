@@ -1,23 +1,24 @@
-"""Third-party workbooks saved by Excel (../shared/corpus): what the engine cannot reproduce is
-refused with a clear error naming the cell — never a crash, never a wrong number, never a write."""
+"""Third-party workbooks saved by Excel (../shared/corpus): the engine reproduces Excel's own cached
+values; what is not a rent template is refused with a clear error — never a crash, never a write.
+The NREL pro forma converted with a profile: ``test_corpus_nrel.py``."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 from engine.convert import convert
-from engine.errors import DetectionError, ReconciliationError
-from engine.profile import Timeline, TemplateProfile
+from engine.errors import DetectionError
 from engine.recalc import evaluate
 from engine.reconcile import reconcile
-from engine.refs import parse_range
 from engine.workbook import load
-from models.periods import Frequency
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 NREL = "nrel-reopt-proforma-2017.xlsx"
@@ -48,29 +49,23 @@ def test_corpus_workbooks_are_refused_clearly(corpus_copy, tmp_path, name, sheet
     assert hashlib.sha256(src.read_bytes()).hexdigest() == digest
 
 
-def test_reconciliation_counts_excel_cached_cells(corpus_copy):
+@pytest.mark.parametrize(("name", "cached"), [(NREL, 930), (LOAN, 3984)], ids=["nrel", "loan-tracker"])
+def test_the_engine_reproduces_excels_cached_values(corpus_copy, name, cached):
     # MANIFEST: the NREL file has 930 formula cells with a cached value, the loan tracker 3,984.
-    for name, cached in ((NREL, 930), (LOAN, 3984)):
-        source = load(corpus_copy(name))
-        result = reconcile(source.package, evaluate(source.data, path=source.path))
-        assert result.formula_cells == cached
-        assert result.checked >= cached  # plus the members of array formulas
-        assert 0 < len(result.mismatches) < cached  # some reproduce, some do not
-        assert all(not (isinstance(m.cached, float) and m.cached == m.computed) for m in result.mismatches)
+    # Issue 8 asks for >= 99.9 % against Excel's own values; neither file uses CELL/INFO/NOW/TODAY/RAND.
+    source = load(corpus_copy(name))
+    result = reconcile(source.package, evaluate(source.data, path=source.path))
+    assert result.formula_cells == cached
+    assert result.checked >= cached  # plus the members of array formulas
+    assert [str(m) for m in result.mismatches] == []
+    assert result.to_json()["share"] == 1.0
 
 
-def test_even_with_a_profile_the_nrel_pro_forma_is_not_converted_on_trust(corpus_copy, tmp_path):
-    # The savings line (row 8) is the revenue an analyst would point at; reconciliation still comes first.
-    src = corpus_copy(NREL)
-    profile = TemplateProfile(
-        timeline=Timeline(cells=parse_range("'Cash Flow'!C2:G2"), kind="period_number",
-                          frequency=Frequency.ANNUAL, start=__import__("datetime").date(2017, 1, 1)),
-        rent=parse_range("'Cash Flow'!C8:G8"))
-    with pytest.raises(ReconciliationError) as err:
-        convert(src, tmp_path / "out.xlsx", profile=profile)
-    assert err.value.sheet is not None and err.value.cell is not None
-    assert "--accept-unreconciled" in str(err.value) and "cause:" in str(err.value)
-    assert not (tmp_path / "out.xlsx").exists()
+def test_inspect_reports_the_reconciliation_as_json(corpus_copy):
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "inspect", "--reconcile", "--json",
+                           str(corpus_copy(LOAN))], capture_output=True, text=True, check=False)
+    report = json.loads(proc.stdout)["reconcile"]
+    assert (report["total"], report["reproduced"], report["share"], report["causes"]) == (3984, 3984, 1.0, {})
 
 
 def test_detection_alone_does_not_invent_a_rent_row(corpus_copy):

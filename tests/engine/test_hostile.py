@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from engine import workbook as workbook_module
 from engine.convert import convert
 from engine.errors import (
+    EvaluationError,
     GpuCreditError,
     NotAWorkbookError,
     OutputError,
@@ -252,6 +254,35 @@ def test_a_formula_longer_than_excel_allows(tmp_path):
                   "8,192-character limit")
     assert (err.sheet, err.cell) == ("Model", "F4")
     assert_cli_error(cli("convert", src, "-o", tmp_path / "out.xlsx"), "dc_lease_annual.xlsx: Model!F4")
+
+
+def _slow(folder: Path) -> Path:
+    """The lease template plus a sheet of 3,000 SUMPRODUCTs over 3,000 rows (about 20 s to recalculate)."""
+    import openpyxl
+
+    src = template(folder)
+    wb = openpyxl.load_workbook(src)
+    ws = wb.create_sheet("Slow")
+    for row in range(1, 3001):
+        ws.cell(row, 1, row)
+        ws.cell(row, 2, f"=SUMPRODUCT(A$1:A$3000*(A$1:A$3000>{row}))")
+    wb.save(src)
+    return src
+
+
+def test_evaluation_time_is_limited(tmp_path):
+    src = _slow(tmp_path)
+    digest = sha256(src)
+    started = time.perf_counter()
+    with pytest.raises(EvaluationError, match="took longer than the 0.2 s limit") as err:
+        convert(src, tmp_path / "out.xlsx", limits=Limits(max_eval_seconds=0.2))
+    assert time.perf_counter() - started < 10  # stopped, not run to the end
+    assert str(err.value).startswith("dc_lease_annual.xlsx: ") and "\n" not in str(err.value)
+    assert sha256(src) == digest and not (tmp_path / "out.xlsx").exists()
+    assert_cli_error(cli("convert", src, "-o", tmp_path / "out.xlsx", "--max-eval-seconds", "0.2"),
+                     "dc_lease_annual.xlsx: ", "--max-eval-seconds")
+    with pytest.raises(ValueError, match="max_eval_seconds"):
+        Limits(max_eval_seconds=0)
 
 
 # -- external links -------------------------------------------------------------------------------------
