@@ -193,6 +193,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     collateral = collateral_values(collateral_params, grid, params.unit_scale)
     lines_before = read_lines(before, profile)
     metrics_before = measure(lines_before, grid, collateral)
+    del before  # the engine's copy of the template (the largest object held) is not needed again
     # patch → annotate
     package = Package.from_bytes(source.data)
     try:
