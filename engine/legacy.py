@@ -14,11 +14,8 @@ The formula engine evaluates every formula with dynamic-array semantics, so this
 the engine's private copy of each legacy formula with the intersections spelled out
 (``'Cash Flow'!$D$2`` for ``outYear``); the workbook written out keeps its own text. Which
 arguments want a value, a reference or an array follows Excel's function table (value by
-default; :data:`_PARAMETERS` lists the others).
-
-Clipping: a legacy array formula shows only as much of its result as its range holds; the engine
-spills the whole result instead, so a one-cell legacy array formula is given to the engine as
-``INDEX((expr),1,1)``. (Multi-cell legacy arrays hold results of their range's shape.)
+default; :data:`_PARAMETERS` lists the others). ``engine.recalc`` applies it to every formula
+of the engine's copy of a workbook.
 """
 
 from __future__ import annotations
@@ -59,6 +56,7 @@ _PARAMETERS: dict[str, str] = {
     "IF": "VII", "CHOOSE": "V|I", "IFERROR": "II", "IFNA": "II",
 }
 _SINGLE = "SINGLE"  # Excel 365's @ operator, stored as _xlfn.SINGLE(…)
+
 
 def _argument_contexts(name: str, count: int, context: str) -> list[str]:
     if name == _SINGLE:

@@ -277,7 +277,12 @@ def _empty_array_members(package: Package) -> bool:
 def _rewrite_formulas(package: Package) -> bool:
     """Rewrite the formulas of ``package`` (the engine's private copy) as the engine needs them:
     LAMBDA helpers unrolled (``engine.lambdas``), implicit intersections spelled out
-    (``engine.legacy``), one-cell legacy arrays clipped; ``True`` when any changed."""
+    (``engine.legacy``), one-cell legacy arrays clipped; ``True`` when any changed.
+
+    Clipping: a legacy array formula shows only as much of its result as its range holds, while
+    the engine spills the whole result, so a one-cell legacy array is given to the engine as
+    ``INDEX((expr),1,1)`` (multi-cell legacy arrays hold results of their range's shape).
+    """
     names = Names(package)
     candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
                            re.IGNORECASE)
@@ -314,7 +319,10 @@ def _expand_candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> boo
     for group in shared_groups(sheet).values():
         master = next((el.find(m("f")).text for _r, _c, el in group if el.find(m("f")).text), None)
         if master and candidate.search(master):
-            expand_shared_group(group)
+            try:
+                expand_shared_group(group)
+            except ValueError:
+                continue  # unreadable text: the engine gets the group as it is, and judges it
             expanded = True
     return expanded
 

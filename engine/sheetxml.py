@@ -255,7 +255,14 @@ def shared_groups(sheet: SheetXml) -> dict[str, list[tuple[int, int, etree._Elem
 
 
 def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
-    """Write each member of one shared-formula group as its own plain formula (see :func:`shared_groups`)."""
+    """Write each member of one shared-formula group as its own plain formula (see :func:`shared_groups`).
+
+    Raises
+    ------
+    ValueError
+        When the group has no master formula, or its text cannot be read (nothing is changed then).
+    """
+    from openpyxl.formula.tokenizer import TokenizerError
     from openpyxl.formula.translate import Translator
 
     master = next(((r, c, el) for r, c, el in group if (el.find(m("f")).text or "") != ""), None)
@@ -264,10 +271,13 @@ def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
     mr, mc, m_el = master
     master_text = "=" + (m_el.find(m("f")).text or "")
     origin = f"{column_letter(mc)}{mr}"
-    for r, c, el in group:
+    try:
+        texts = [master_text if (r, c) == (mr, mc) else Translator(master_text, origin=origin).translate_formula(
+            f"{column_letter(c)}{r}") for r, c, _el in group]
+    except TokenizerError as exc:
+        raise ValueError(f"the shared formula at {origin} cannot be read ({exc})") from exc
+    for (_r, _c, el), text in zip(group, texts, strict=True):
         f = el.find(m("f"))
-        text = master_text if (r, c) == (mr, mc) else Translator(master_text, origin=origin).translate_formula(
-            f"{column_letter(c)}{r}")
         for attr in ("t", "si", "ref"):
             f.attrib.pop(attr, None)
         f.text = text[1:]
