@@ -18,6 +18,11 @@ _TT, _TS = fz.TokenType, fz.TokenSubType
 _BRACKETS = {_TT.Func: "call", _TT.Paren: "group", _TT.Array: "other"}
 _OPERATORS = (_TT.OpInfix, _TT.OpPrefix, _TT.OpPostfix)
 REFERENCE_OPERATORS = (":", " ", ",")  # range, intersection, union: they work on references
+MAX_NESTING = 128  # Excel allows 64 levels of nested functions; deeper text is not an Excel formula
+
+
+class _TooDeep(Exception):
+    pass
 
 
 @dataclass
@@ -59,16 +64,19 @@ class Item:
 
 
 def parse_formula(formula: str) -> Slot | None:
-    """The tree of ``formula`` (without ``=``); ``None`` when the tokenizer cannot read it."""
+    """The tree of ``formula`` (without ``=``); ``None`` when the tokenizer cannot read it or it
+    nests deeper than :data:`MAX_NESTING` brackets."""
     try:
         tokens = [t for t in fz.tokenize("=" + formula).tokens() if t.token_type != _TT.Whitespace]
-    except (fz.TokenizerError, ValueError, RuntimeError):
+        return _parse(tokens, 0)[0]
+    except (fz.TokenizerError, ValueError, RuntimeError, _TooDeep):
         return None
-    return _parse(tokens, 0)[0]
 
 
-def _parse(tokens: list[Any], at: int) -> tuple[Slot, int]:
+def _parse(tokens: list[Any], at: int, depth: int = 0) -> tuple[Slot, int]:
     """One slot from ``tokens[at]``, up to the separator or closing bracket that ends it."""
+    if depth > MAX_NESTING:
+        raise _TooDeep
     slot = Slot()
     while at < len(tokens):
         tok = tokens[at]
@@ -84,7 +92,7 @@ def _parse(tokens: list[Any], at: int) -> tuple[Slot, int]:
         elif kind in _BRACKETS and sub == _TS.Open:
             item = Item(_BRACKETS[kind], tok)
             while True:
-                inner, at = _parse(tokens, at)
+                inner, at = _parse(tokens, at, depth + 1)
                 item.slots.append(inner)
                 if at >= len(tokens) or tokens[at].subtype == _TS.Close:
                     break

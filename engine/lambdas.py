@@ -23,7 +23,8 @@ from engine.formula_tree import Item, Slot, apply_edits, parse_formula
 from engine.names import Names
 from engine.refs import Area, column_letter, parse_area, quote_sheet
 
-MAX_UNROLLED_CELLS = 10_000  # past this the rewritten formula would be too long to be worth it
+MAX_UNROLLED_CELLS = 10_000  # past these the rewritten formula would be too long to be worth it
+MAX_UNROLLED_CHARS = 1_000_000
 _HELPERS = ("MAP", "BYROW", "BYCOL")
 
 
@@ -88,7 +89,7 @@ def _helper(item: Item, formula: str, names: Names, sheet: str) -> str | None:
     first = areas[0]
     assert first is not None
     rows, cols = first.last_row - first.first_row + 1, first.last_col - first.first_col + 1
-    if rows * cols > MAX_UNROLLED_CELLS or any(
+    if rows * cols > MAX_UNROLLED_CELLS or rows * cols * len(body) > MAX_UNROLLED_CHARS or any(
             (a.last_row - a.first_row + 1, a.last_col - a.first_col + 1) != (rows, cols) for a in areas if a):
         return None
     if item.name == "MAP" and len(params) == len(areas):

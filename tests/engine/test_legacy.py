@@ -150,3 +150,32 @@ def test_single_and_one_cell_arrays(tmp_path):
     # B20 reads years in column B (10), C20 in column C (20); D20 shows the array's first value
     # (A5*2 = 3); E20 is in row 20, outside A5:A10, so @ gives #VALUE!.
     assert [evaluation.get("Model", 20, c) for c in (2, 3, 4, 5)] == [11.0, 21.0, 3.0, ExcelError("#VALUE!")]
+
+
+def test_formulas_nested_past_excels_limit_are_left_to_the_engine():
+    deep = "(" * 3000 + "A1:A3" + ")" * 3000  # Excel allows 64 levels; this is not an Excel formula
+    assert intersect_formula(deep, NAMES, sheet="S", row=2, col=1) == deep
+    shallow = "(" * 60 + "A1:A3" + ")" * 60
+    assert intersect_formula(shallow, NAMES, sheet="S", row=2, col=1) == "(" * 60 + "$A$2" + ")" * 60
+
+
+@pytest.mark.parametrize(("formula", "expected"), [
+    ("LAMBDA(x,y,x*y)(2,3)", "LET(x,2,y,3,x*y)"),
+    ("LAMBDA(x,x+1)()", "#VALUE!"),  # Excel: a LAMBDA called with the wrong number of arguments
+    ("1+LAMBDA(x,LAMBDA(y,x*y)(3))(2)", "1+LET(x,2,LET(y,3,x*y))"),
+    ("BYROW(A1:B2,LAMBDA(r,SUM(r)))", "VSTACK(LET(r,S!$A$1:$B$1,SUM(r)),LET(r,S!$A$2:$B$2,SUM(r)))"),
+    ("MAP(SEQUENCE(3),LAMBDA(v,v))", "MAP(SEQUENCE(3),LAMBDA(v,v))"),  # size unknown: left alone
+], ids=["call", "wrong-count", "nested", "byrow", "computed-array"])
+def test_lambda_helpers_are_unrolled(formula, expected):
+    from engine.lambdas import unroll_lambdas
+
+    assert unroll_lambdas(formula, NAMES, "S") == expected
+
+
+def test_unrolling_stops_before_the_text_explodes():
+    from engine.lambdas import MAX_UNROLLED_CHARS, unroll_lambdas
+
+    nested = "MAP(A1:A100,LAMBDA(v,SUM(MAP(B1:B100,LAMBDA(w,SUM(MAP(C1:C100,LAMBDA(u,u*v*w))))))))"
+    unrolled = unroll_lambdas(nested, NAMES, "S")
+    assert unrolled.startswith("MAP(A1:A100,LAMBDA(v,SUM(VSTACK(")  # the outer level is left alone
+    assert len(unrolled) < MAX_UNROLLED_CHARS
