@@ -44,14 +44,14 @@ def _visit(slot: Slot, formula: str, names: Names, sheet: str, edits: list[tuple
     for i, item in enumerate(items):
         following = items[i + 1] if i + 1 < len(items) else None
         if _is_lambda(item) and following is not None and following.kind == "group" and following.slots:
-            edits.append((item.start, following.end + 1, _invoke(item, following.slots[0], formula, names, sheet)))
+            edits.append((item.start, following.end, _invoke(item, following.slots[0], formula, names, sheet)))
             continue
         if item.kind == "group" and i > 0 and _is_lambda(items[i - 1]):
             continue  # the arguments of the LAMBDA just rewritten
         if item.kind == "call" and item.name in _HELPERS and len(item.slots) >= 2:
             unrolled = _helper(item, formula, names, sheet)
             if unrolled is not None:
-                edits.append((item.start, item.end + 1, unrolled))
+                edits.append((item.start, item.end, unrolled))
                 continue
         for inner in item.slots:
             _visit(inner, formula, names, sheet, edits)

@@ -40,6 +40,7 @@ CASES = [
     ("BYCOL", "Z1:AA1", "=BYCOL(A1:B5,LAMBDA(c,COUNTA(c)))", [[5, 5]]),
     ("spill-operator", "AC1", "=SUM(D1#)", [[135]]),  # 10+15+20+25+30+35
     ("single", "AE1", "=@A1:A5+100", [[103]]),  # row 1 of A1:A5
+    ("inside-a-formula", "AG1", "=SUM(MAP(A1:A5,LAMBDA(v,v*2)))+LAMBDA(x,x)(1)", [[29]]),  # 2·14 + 1
 ]
 
 

@@ -165,7 +165,9 @@ def test_formulas_nested_past_excels_limit_are_left_to_the_engine():
     ("1+LAMBDA(x,LAMBDA(y,x*y)(3))(2)", "1+LET(x,2,LET(y,3,x*y))"),
     ("BYROW(A1:B2,LAMBDA(r,SUM(r)))", "VSTACK(LET(r,S!$A$1:$B$1,SUM(r)),LET(r,S!$A$2:$B$2,SUM(r)))"),
     ("MAP(SEQUENCE(3),LAMBDA(v,v))", "MAP(SEQUENCE(3),LAMBDA(v,v))"),  # size unknown: left alone
-], ids=["call", "wrong-count", "nested", "byrow", "computed-array"])
+    ("LAMBDA(x,x+1)(2)*3", "LET(x,2,x+1)*3"),
+    ('MAP(A1:A2,LAMBDA(v,v))&"z"', 'VSTACK(HSTACK(LET(v,S!$A$1,v)),HSTACK(LET(v,S!$A$2,v)))&"z"'),
+], ids=["call", "wrong-count", "nested", "byrow", "computed-array", "call-then-more", "helper-then-more"])
 def test_lambda_helpers_are_unrolled(formula, expected):
     from engine.lambdas import unroll_lambdas
 
