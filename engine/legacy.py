@@ -26,7 +26,8 @@ from engine.formula_tree import Item, Slot, apply_edits, parse_formula
 from engine.names import Names
 from engine.refs import column_letter, parse_area, quote_sheet
 
-# Parameter classes (Excel's function table): V value (a range is intersected), R reference,
+# Parameter classes (Excel's function table, as LibreOffice's Excel import lists them in
+# sc/source/filter/excel/xlformula.cxx): V value (a range is intersected), R reference,
 # A array (the whole argument is evaluated as an array), I as the call itself (IF's branches,
 # CHOOSE's choices pass a reference on). "first|rest" — the part after "|" repeats.
 _PARAMETERS: dict[str, str] = {
@@ -37,9 +38,10 @@ _PARAMETERS: dict[str, str] = {
     **dict.fromkeys(
         "SUMPRODUCT MMULT TRANSPOSE FREQUENCY LINEST LOGEST TREND GROWTH SUMX2MY2 SUMX2PY2 SUMXMY2 "
         "CORREL COVAR COVARIANCE.P COVARIANCE.S PEARSON RSQ SLOPE INTERCEPT STEYX MDETERM MINVERSE "
-        "TTEST T.TEST FTEST F.TEST CHITEST CHISQ.TEST PROB".split(), "|A"),
+        "FTEST F.TEST CHITEST CHISQ.TEST".split(), "|A"),
+    **dict.fromkeys("TTEST T.TEST PROB".split(), "AA|V"),
     **dict.fromkeys("LARGE SMALL PERCENTILE QUARTILE PERCENTILE.INC PERCENTILE.EXC QUARTILE.INC "
-                    "QUARTILE.EXC PERCENTRANK PERCENTRANK.INC PERCENTRANK.EXC".split(), "A|V"),
+                    "QUARTILE.EXC PERCENTRANK PERCENTRANK.INC PERCENTRANK.EXC TRIMMEAN".split(), "R|V"),
     **dict.fromkeys("RANK RANK.EQ RANK.AVG".split(), "VR|V"),
     "NPV": "V|R", "IRR": "A|V", "MIRR": "A|V", "XNPV": "VAA|V", "XIRR": "AA|V", "FORECAST": "VAA",
     "FORECAST.LINEAR": "VAA", "SERIESSUM": "VVVA",
@@ -53,7 +55,7 @@ _PARAMETERS: dict[str, str] = {
     **dict.fromkeys("DSUM DAVERAGE DCOUNT DCOUNTA DMAX DMIN DPRODUCT DSTDEV DSTDEVP DVAR DVARP DGET".split(),
                     "RVR"),
     **dict.fromkeys("FILTER SORT SORTBY UNIQUE".split(), "A|V"),
-    "IF": "VII", "CHOOSE": "V|I", "IFERROR": "II", "IFNA": "II",
+    "IF": "VII", "CHOOSE": "V|I", "IFERROR": "VI", "IFNA": "VI",
 }
 _SINGLE = "SINGLE"  # Excel 365's @ operator, stored as _xlfn.SINGLE(…)
 

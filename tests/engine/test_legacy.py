@@ -47,6 +47,7 @@ CASES = [
     ("IF(A1>0,B1:B9,C1:C9)", "S", 4, 1, "IF(A1>0,$B$4,$C$4)"),
     ("SUM(IF(A1>0,B1:B9,C1:C9))", "S", 4, 1, "SUM(IF(A1>0,B1:B9,C1:C9))"),  # IF passes the reference on
     ("VLOOKUP(A1:A9,B1:C9,2,FALSE)", "S", 3, 5, "VLOOKUP($A$3,B1:C9,2,FALSE)"),
+    ("SUM(IFERROR(A1:A9,0))", "S", 3, 5, "SUM(IFERROR($A$3,0))"),  # legacy Excel needed CSE for the array
     ('_xlfn.SINGLE(Pmt_Nbr)=""', "Sched", 20, 9, '(Sched!$B$20)=""'),
     ("Table1[Amount]*2", "S", 3, 3, "Table1[Amount]*2"),  # structured references are left to the engine
     ("rate*2", "S", 3, 3, "rate*2"),  # a one-cell name needs nothing
