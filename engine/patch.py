@@ -145,7 +145,6 @@ def _rewire(
     return tuple(changes)
 
 
-
 def _old_formula(sheet: SheetXml, cell: CellRef) -> str | None:
     old = sheet.formula(cell.row, cell.col)
     return None if old is None else "=" + old

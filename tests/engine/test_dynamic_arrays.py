@@ -32,15 +32,21 @@ CASES = [
     ("UNIQUE", "K1:K4", "=UNIQUE(A1:A5)", [[3], [1], [2], [5]]),
     ("XLOOKUP", "M1", '=XLOOKUP(5,A1:A5,B1:B5,"none")', [["e"]]),
     ("XLOOKUP-missing", "N1", '=XLOOKUP(4,A1:A5,B1:B5,"none")', [["none"]]),
-    ("LET", "P1", "=LET(x,A1*2,y,x+1,x*y)", [[42]]),  # x = 6, y = 7
-    ("LAMBDA", "R1", "=LAMBDA(a,b,a*b)(A2,A3)", [[2]]),  # 1 × 2
-    ("MAP", "T1:T5", "=MAP(A1:A5,LAMBDA(v,v*10))", [[30], [10], [20], [30], [50]]),
-    ("MAP-two-arrays", "V1:V5", "=MAP(A1:A5,B1:B5,LAMBDA(v,t,v&t))", [["3c"], ["1a"], ["2b"], ["3c"], ["5e"]]),
-    ("BYROW", "X1:X5", "=BYROW(A1:B5,LAMBDA(r,COUNT(r)))", [[1], [1], [1], [1], [1]]),
-    ("BYCOL", "Z1:AA1", "=BYCOL(A1:B5,LAMBDA(c,COUNTA(c)))", [[5, 5]]),
-    ("spill-operator", "AC1", "=SUM(D1#)", [[135]]),  # 10+15+20+25+30+35
-    ("single", "AE1", "=@A1:A5+100", [[103]]),  # row 1 of A1:A5
-    ("inside-a-formula", "AG1", "=SUM(MAP(A1:A5,LAMBDA(v,v*2)))+LAMBDA(x,x)(1)", [[29]]),  # 2·14 + 1
+    # LET and LAMBDA names as Excel stores them (_xlpm.), which xlsxwriter leaves to the author
+    ("LET", "P1", "=LET(_xlpm.x,A1*2,_xlpm.y,_xlpm.x+1,_xlpm.x*_xlpm.y)", [[42]]),  # x = 6, y = 7
+    ("LAMBDA", "R1", "=LAMBDA(_xlpm.a,_xlpm.b,_xlpm.a*_xlpm.b)(A2,A3)", [[2]]),  # 1 × 2
+    ("MAP", "T1:T5", "=MAP(A1:A5,LAMBDA(_xlpm.v,_xlpm.v*10))", [[30], [10], [20], [30], [50]]),
+    ("MAP-two-arrays", "V1:V5", "=MAP(A1:A5,B1:B5,LAMBDA(_xlpm.v,_xlpm.t,_xlpm.v&_xlpm.t))",
+     [["3c"], ["1a"], ["2b"], ["3c"], ["5e"]]),
+    ("BYROW", "X1:X5", "=BYROW(A1:B5,LAMBDA(_xlpm.r,COUNT(_xlpm.r)))", [[1], [1], [1], [1], [1]]),
+    ("BYCOL", "Z1:AA1", "=BYCOL(A1:B5,LAMBDA(_xlpm.c,COUNTA(_xlpm.c)))", [[5, 5]]),
+    # D1# and @ as Excel stores them: _xlfn.ANCHORARRAY(D1), _xlfn.SINGLE(…); and as typed
+    ("spill-operator", "AC1", "=SUM(_xlfn.ANCHORARRAY(D1))", [[135]]),  # 10+15+20+25+30+35
+    ("spill-operator-typed", "AD1", "=SUM(D1#)", [[135]]),
+    ("single", "AE1", "=_xlfn.SINGLE(A1:A5)+100", [[103]]),  # row 1 of A1:A5
+    ("single-typed", "AF1", "=@A1:A5+100", [[103]]),
+    ("inside-a-formula", "AG1", "=SUM(MAP(A1:A5,LAMBDA(_xlpm.v,_xlpm.v*2)))+LAMBDA(_xlpm.x,_xlpm.x)(1)",
+     [[29]]),  # 2·14 + 1
 ]
 
 
