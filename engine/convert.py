@@ -210,8 +210,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     except GpuCreditError:
         raise
     except ValueError as exc:  # an attribute Excel never writes (a style id of "-inf", a row number of "x")
-        raise TemplateError(f"the workbook's XML holds a value Excel would not write ({exc}); re-save it in "
-                            "Excel") from exc
+        raise TemplateError.malformed_xml(exc) from exc
     prepare_for_recalc_on_open(package)
     # recalculate → metrics → write
     after = evaluate(package.to_bytes(), path=path, date1904=source.date1904,

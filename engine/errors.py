@@ -103,6 +103,11 @@ class DetectionError(ProfileError):
 class TemplateError(GpuCreditError, ValueError):
     """The template's content cannot be converted as it stands."""
 
+    @classmethod
+    def malformed_xml(cls, exc: ValueError) -> TemplateError:
+        """For an attribute Excel never writes (a cell address of "R1C1", a row number of "inf")."""
+        return cls(f"the workbook's XML holds a value Excel would not write ({exc}); re-save it in Excel")
+
 
 class RentRowError(TemplateError):
     """The rent row is missing, empty, or holds an error or text."""

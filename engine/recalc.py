@@ -22,7 +22,7 @@ from typing import Any
 import formualizer as fz
 from formualizer.visitor import collect_function_names
 
-from engine.errors import EvaluationError, UnsupportedFunctionError
+from engine.errors import EvaluationError, TemplateError, UnsupportedFunctionError
 from engine.lambdas import unroll_lambdas
 from engine.legacy import intersect_formula
 from engine.names import Names
@@ -169,8 +169,12 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     """
     package = Package.from_bytes(data)
     settings = _iteration_settings(package)
-    emptied = _empty_array_members(package)
-    if _rewrite_formulas(package) or emptied:
+    try:
+        emptied = _empty_array_members(package)
+        rewritten = _rewrite_formulas(package)
+    except ValueError as exc:
+        raise TemplateError.malformed_xml(exc).with_path(path) from exc
+    if rewritten or emptied:
         data = package.to_bytes()
     try:
         book = _load(data, date1904, settings, iterate=True)
