@@ -20,6 +20,7 @@ of the engine's copy of a workbook.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from engine.formula_tree import Item, Slot, apply_edits, parse_formula
@@ -58,6 +59,18 @@ _PARAMETERS: dict[str, str] = {
     "IF": "VII", "CHOOSE": "V|I", "IFERROR": "VI", "IFNA": "VI",
 }
 _SINGLE = "SINGLE"  # Excel 365's @ operator, stored as _xlfn.SINGLE(…)
+# A call with one plain argument to a function that takes only references or arrays, such as
+# SUM(E11:N11): whatever the context, nothing inside it is intersected.
+_RANGE_ONLY_CALL = re.compile(
+    r"\b(?:" + "|".join(sorted((re.escape(n) for n, spec in _PARAMETERS.items() if set(spec) <= set("RA|")),
+                               key=len, reverse=True))
+    + r")\(\s*(?:(?:'(?:[^']|'')+'|[\w.]+)!)?[\w.$]+(?::[\w.$]+)?\s*\)", re.IGNORECASE)
+
+
+def without_range_only_calls(formula: str) -> str:
+    """``formula`` with its one-argument reference-only calls (``SUM(E11:N11)``) blanked out: what
+    is left is all that implicit intersection could change (a cheap test before parsing)."""
+    return _RANGE_ONLY_CALL.sub("0", formula)
 
 
 def _argument_contexts(name: str, count: int, context: str) -> list[str]:

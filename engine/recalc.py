@@ -24,7 +24,7 @@ from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, TemplateError, UnsupportedFunctionError
 from engine.lambdas import unroll_lambdas
-from engine.legacy import intersect_formula
+from engine.legacy import intersect_formula, without_range_only_calls
 from engine.names import Names
 from engine.package import Package, m
 from engine.refs import column_letter, parse_cell, quote_sheet
@@ -304,7 +304,7 @@ def _rewrite_formulas(package: Package) -> bool:
             text = f_el.text
             if "LAMBDA(" in text.upper():
                 text = unroll_lambdas(text, names, entry.name)
-            if candidate.search(text):
+            if candidate.search(without_range_only_calls(text)):
                 text = intersect_formula(text, names, sheet=entry.name, row=row, col=col, array=kind == "array")
             if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
                 text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value

@@ -74,12 +74,16 @@ class SheetXml:
             self._rows[row] = row_el
         c_el = etree.Element(m("c"))
         c_el.set("r", f"{column_letter(col)}{row}")
-        after = next((other for other in row_el.iterchildren(m("c"))
-                      if other.get("r") and parse_cell(other.get("r", ""))[1] > col), None)
-        if after is not None:
-            after.addprevious(c_el)
+        last = row_el[-1] if len(row_el) else None
+        if last is not None and last.tag == m("c") and last.get("r") and parse_cell(last.get("r", ""))[1] < col:
+            row_el.append(c_el)  # the usual case: cells written left to right
         else:
-            row_el.append(c_el)
+            after = next((other for other in row_el.iterchildren(m("c"))
+                          if other.get("r") and parse_cell(other.get("r", ""))[1] > col), None)
+            if after is not None:
+                after.addprevious(c_el)
+            else:
+                row_el.append(c_el)
         self._cells[(row, col)] = c_el
         if "spans" in row_el.attrib:
             del row_el.attrib["spans"]  # an optimisation hint; stale spans confuse some readers

@@ -182,3 +182,16 @@ def test_unrolling_stops_before_the_text_explodes():
     unrolled = unroll_lambdas(nested, NAMES, "S")
     assert unrolled.startswith("MAP(A1:A100,LAMBDA(v,SUM(VSTACK(")  # the outer level is left alone
     assert len(unrolled) < MAX_UNROLLED_CHARS
+
+
+@pytest.mark.parametrize(("formula", "left"), [
+    ("SUM(E11:N11)+A1", "0+A1"),  # SUM of a plain range: nothing inside can be intersected
+    ("SUM('It''s'!B2:C2)*2", "0*2"),
+    ("SUM(A1:A3*2)", "SUM(A1:A3*2)"),  # an expression inside: it may be (legacy Excel intersects it)
+    ("NPV(r,A1:A9)", "NPV(r,A1:A9)"),  # NPV's first argument is a value
+    ("XSUM(A1:B2)", "XSUM(A1:B2)"),
+])
+def test_the_cheap_pre_check_only_blanks_calls_that_cannot_intersect(formula, left):
+    from engine.legacy import without_range_only_calls
+
+    assert without_range_only_calls(formula) == left
