@@ -59,8 +59,13 @@ class Item:
 
     @property
     def name(self) -> str:
-        """A call's function name, upper case, without Excel's ``_xlfn.``/``_xlws.`` prefixes."""
-        return re.sub(r"^(_XLFN\.|_XLWS\.)+", "", str(self.token.value)[:-1].upper())
+        """A call's function name as Excel shows it (see :func:`function_name`)."""
+        return function_name(str(self.token.value)[:-1])
+
+
+def function_name(stored: str) -> str:
+    """``_xlfn._xlws.sort`` → ``SORT``: upper case, without the prefixes Excel writes in files."""
+    return re.sub(r"^(_XLFN\.|_XLWS\.)+", "", stored.upper())
 
 
 def parse_formula(formula: str) -> Slot | None:

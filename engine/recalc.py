@@ -23,6 +23,7 @@ import formualizer as fz
 from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, TemplateError, UnsupportedFunctionError
+from engine.formula_tree import function_name
 from engine.lambdas import unroll_lambdas
 from engine.legacy import intersect_formula, without_range_only_calls
 from engine.names import Names
@@ -170,12 +171,10 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     package = Package.from_bytes(data)
     settings = _iteration_settings(package)
     try:
-        emptied = _empty_array_members(package)
-        rewritten = _rewrite_formulas(package)
+        if _prepare_engine_copy(package):
+            data = package.to_bytes()
     except ValueError as exc:
         raise TemplateError.malformed_xml(exc).with_path(path) from exc
-    if rewritten or emptied:
-        data = package.to_bytes()
     try:
         book = _load(data, date1904, settings, iterate=True)
         with _time_limit(book, time_limit_s):
@@ -256,65 +255,64 @@ def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings
         path=path, sheet=where[0] if where else None, cell=where[1] if where else None)
 
 
-def _empty_array_members(package: Package) -> bool:
-    """Remove the stored results of array formulas from their member cells; ``True`` if any were.
+def _prepare_engine_copy(package: Package) -> bool:
+    """Edit ``package`` (the engine's private copy) into what the engine needs, one pass per sheet;
+    ``True`` when anything changed.
 
-    The engine treats a member cell that holds a value as an obstacle (``#SPILL!``); Excel
-    treats it as part of the array. Emptying the members lets the engine spill into them.
-    """
-    changed = False
-    for entry in package.sheets():
-        if not package.has(entry.part) or b' t="array"' not in package.read(entry.part):
-            continue
-        sheet = SheetXml(package.xml(entry.part))
-        for row, col in array_members(sheet):
-            c_el = sheet.cell(row, col)
-            if c_el is not None and c_el.find(m("f")) is None:
-                for child in list(c_el):
-                    c_el.remove(child)
-                c_el.attrib.pop("t", None)
-                changed = True
-        package.write_xml(entry.part, sheet.root)
-    return changed
-
-
-def _rewrite_formulas(package: Package) -> bool:
-    """Rewrite the formulas of ``package`` (the engine's private copy) as the engine needs them:
-    LAMBDA helpers unrolled (``engine.lambdas``), implicit intersections spelled out
-    (``engine.legacy``), one-cell legacy arrays clipped; ``True`` when any changed.
-
-    Clipping: a legacy array formula shows only as much of its result as its range holds, while
-    the engine spills the whole result, so a one-cell legacy array is given to the engine as
-    ``INDEX((expr),1,1)`` (multi-cell legacy arrays hold results of their range's shape).
+    - Array members emptied: the engine treats a member cell that holds a value as an obstacle
+      (``#SPILL!``); Excel treats it as part of the array. Emptied, the engine spills into them.
+    - Formulas rewritten: LAMBDA helpers unrolled (``engine.lambdas``), implicit intersections
+      spelled out (``engine.legacy``), one-cell legacy arrays clipped. A legacy array formula
+      shows only as much of its result as its range holds, while the engine spills the whole
+      result, so a one-cell legacy array is given to it as ``INDEX((expr),1,1)`` (multi-cell
+      legacy arrays hold results of their range's shape).
     """
     names = Names(package)
     candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
                            re.IGNORECASE)
     changed_any = False
     for entry in package.sheets():
-        if not package.has(entry.part) or b"<f" not in package.read(entry.part):
+        if not package.has(entry.part) or b"<f" not in (raw := package.read(entry.part)):
             continue
         sheet = SheetXml(package.xml(entry.part))
-        changed = _expand_candidate_groups(sheet, candidate)
-        for row, col, c_el in list(sheet.formula_cells()):
-            f_el = c_el.find(m("f"))
-            kind = f_el.get("t", "normal")
-            if kind in ("dataTable", "shared") or not f_el.text:
-                continue
-            text = f_el.text
-            if "LAMBDA(" in text.upper():
-                text = unroll_lambdas(text, names, entry.name)
-            if candidate.search(without_range_only_calls(text)):
-                text = intersect_formula(text, names, sheet=entry.name, row=row, col=col, array=kind == "array")
-            if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
-                text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value
-            if text != f_el.text:
-                f_el.text = text
-                changed = True
-        if changed:
+        emptied = b' t="array"' in raw and _empty_array_members(sheet)
+        expanded = _expand_candidate_groups(sheet, candidate)
+        if _rewrite_formulas(sheet, entry.name, names, candidate) or emptied or expanded:
             package.write_xml(entry.part, sheet.root)
             changed_any = True
     return changed_any
+
+
+def _empty_array_members(sheet: SheetXml) -> bool:
+    changed = False
+    for row, col in array_members(sheet):
+        c_el = sheet.cell(row, col)
+        if c_el is not None and c_el.find(m("f")) is None:
+            for child in list(c_el):
+                c_el.remove(child)
+            c_el.attrib.pop("t", None)
+            changed = True
+    return changed
+
+
+def _rewrite_formulas(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str]) -> bool:
+    changed = False
+    for row, col, c_el in list(sheet.formula_cells()):
+        f_el = c_el.find(m("f"))
+        kind = f_el.get("t", "normal")
+        if kind in ("dataTable", "shared") or not f_el.text:
+            continue
+        text = f_el.text
+        if "LAMBDA(" in text.upper():
+            text = unroll_lambdas(text, names, sheet_name)
+        if candidate.search(without_range_only_calls(text)):
+            text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
+        if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
+            text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value
+        if text != f_el.text:
+            f_el.text = text
+            changed = True
+    return changed
 
 
 def _expand_candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
@@ -343,14 +341,14 @@ def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[t
         A formula calls a function the engine does not implement; names the function
         and up to five cells that use it.
     EvaluationError
-        A cell sits on a circular reference (iterative calculation is not supported yet).
+        A cell still marked circular (``#CIRC!``): a cycle the engine did not iterate.
     """
     circular = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#CIRC!"]
     if circular:
         sheet, row, col = circular[0]  # the workbook's sheet order: the template's sheets first
         raise EvaluationError(
-            f"circular reference ({len(circular)} cells); iterative calculation is not supported yet, so the "
-            "model cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
+            f"circular reference ({len(circular)} cells) the formula engine did not iterate, so the model "
+            "cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
     named = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#NAME?"]
     users: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for key in named:
@@ -377,7 +375,7 @@ def _function_names(formula: str) -> set[str]:
         names = {str(n).upper() for n in collect_function_names(fz.parse("=" + formula.lstrip("=")))}
     except (ValueError, RuntimeError, fz.ParserError):
         names = set(re.findall(r"([A-Z_][A-Z0-9._]*)\s*\(", formula.upper()))
-    return {re.sub(r"^(_XLFN\.|_XLWS\.)+", "", name) for name in names}
+    return {function_name(name) for name in names}
 
 
 @lru_cache(maxsize=512)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,3 +50,17 @@ def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], P
         return target
 
     return get
+
+
+def parts_of(path: Path) -> dict[str, bytes]:
+    """Every part of a workbook package, by name, in zip order."""
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def write_parts(path: Path, parts: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """Write ``parts`` as a zip package at ``path``; returns ``path``."""
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 from lxml import etree
 
-from conftest import ROOT, sha256
+from conftest import ROOT, parts_of, sha256
 from engine.check import check_file
 from engine.convert import convert
 from engine.profile import Timeline, TemplateProfile
@@ -54,14 +53,9 @@ def converted(tmp_path_factory):
     return src, result
 
 
-def _parts(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
 def test_parts_outside_the_intended_changes_are_byte_identical(converted):
     src, result = converted
-    before, after = _parts(src), _parts(result.output)
+    before, after = parts_of(src), parts_of(result.output)
     kept = {name for name in before if name not in INTENDED}
     assert {name for name in kept if after.get(name) != before[name]} == set()
     assert "xl/calcChain.xml" not in after
@@ -84,7 +78,7 @@ def test_formulas_outside_the_rent_cells_keep_their_text(converted):
     src, result = converted
     rent = {c.a1 for c in RENT}
     for part in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"):
-        before, after = _formulas(_parts(src)[part]), _formulas(_parts(result.output)[part])
+        before, after = _formulas(parts_of(src)[part]), _formulas(parts_of(result.output)[part])
         for ref, f_el in before.items():
             if part.endswith("sheet2.xml") and ref in rent:
                 continue

@@ -48,25 +48,21 @@ def test_fuzz_finding_is_handled(mutation, tmp_path):
 def test_an_unreadable_shared_formula_is_an_error_not_a_crash(tmp_path):
     """Found reviewing the engine's copy: a shared group whose master text openpyxl cannot tokenize."""
     import shutil
-    import zipfile
 
-    from conftest import TEMPLATES
+    from conftest import TEMPLATES, parts_of, write_parts
     from engine.convert import convert
     from engine.errors import GpuCreditError
 
     src = tmp_path / "dc_lease_annual.xlsx"
     shutil.copy2(TEMPLATES / "dc_lease_annual.toml", tmp_path / "dc_lease_annual.toml")
-    with zipfile.ZipFile(TEMPLATES / "dc_lease_annual.xlsx") as zf:
-        parts = {n: zf.read(n) for n in zf.namelist()}
+    parts = parts_of(TEMPLATES / "dc_lease_annual.xlsx")
     sheet = parts["xl/worksheets/sheet2.xml"].replace(
         b'<c r="E11" s="20"><f>Inputs!$C$12*E8</f>',
         b'<c r="E11" s="20"><f t="shared" ref="E11:F11" si="90">SUM(E8:E9)&amp;"abc</f>', 1)
     parts["xl/worksheets/sheet2.xml"] = sheet.replace(
         b'<c r="F11" s="20"><f>E11*(1+Inputs!$C$13)*F8</f>', b'<c r="F11" s="20"><f t="shared" si="90"/>', 1)
     assert parts["xl/worksheets/sheet2.xml"].count(b'si="90"') == 2
-    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
+    write_parts(src, parts)
     try:  # converts (the engine reads the text its own way) or fails cleanly; never a TokenizerError
         convert(src, tmp_path / "out.xlsx")
     except GpuCreditError as err:

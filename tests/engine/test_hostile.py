@@ -22,7 +22,7 @@ from pathlib import Path
 
 import fuzz_cases
 import pytest
-from conftest import ROOT, TEMPLATES
+from conftest import ROOT, TEMPLATES, parts_of, write_parts
 from hypothesis import HealthCheck, given, settings
 
 from engine import workbook as workbook_module
@@ -45,18 +45,6 @@ REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 def template(folder: Path, name: str = "dc_lease_annual") -> Path:
     shutil.copy2(TEMPLATES / f"{name}.toml", folder / f"{name}.toml")
     return Path(shutil.copy2(TEMPLATES / f"{name}.xlsx", folder / f"{name}.xlsx"))
-
-
-def parts_of(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
-def write_parts(path: Path, parts: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
-    with zipfile.ZipFile(path, "w", compression) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
-    return path
 
 
 def edit_part(path: Path, part: str, old: bytes, new: bytes, compression: int = zipfile.ZIP_DEFLATED) -> Path:

@@ -8,13 +8,13 @@ against LibreOffice, which evaluates legacy formulas with the same rule.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
+from conftest import parts_of
 from engine.legacy import intersect_formula
 from engine.names import Names
 from engine.package import Package
@@ -139,8 +139,7 @@ def test_engine_reads_legacy_formulas_as_excel_does(tmp_path, lo_cache):
 def test_single_and_one_cell_arrays(tmp_path):
     """``_xlfn.SINGLE`` (LibreOffice 7.4 lacks it: hand values only) and a one-cell legacy array."""
     path = _book(tmp_path)
-    with zipfile.ZipFile(path) as zf:
-        parts = {n: zf.read(n) for n in zf.namelist()}
+    parts = parts_of(path)
     sheet = parts["xl/worksheets/sheet1.xml"].decode()
     extra = ('<row r="20"><c r="B20"><f>_xlfn.SINGLE(years)+1</f></c><c r="C20"><f>_xlfn.SINGLE(years)+1</f></c>'
              '<c r="D20"><f t="array" ref="D20">A5:A10*2</f></c>'

@@ -17,7 +17,7 @@ import pytest
 from lxml import etree
 
 import roundtrip_books as rb
-from conftest import ROOT
+from conftest import ROOT, parts_of
 from engine.check import check_file
 from engine.convert import CurveChoice, convert
 from libreoffice import cached_values, compare
@@ -90,11 +90,6 @@ def books(tmp_path_factory):
     return out
 
 
-def _parts(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
 def _model_part(parts: dict[str, bytes]) -> str:
     return "xl/worksheets/sheet2.xml"
 
@@ -102,7 +97,7 @@ def _model_part(parts: dict[str, bytes]) -> str:
 @pytest.mark.parametrize("feature", FEATURES)
 def test_untouched_parts_are_byte_identical(books, feature):
     src, result = books[feature]
-    before, after = _parts(src), _parts(result.output)
+    before, after = parts_of(src), parts_of(result.output)
     model = _model_part(before)
     intended = ALWAYS_CHANGED | {model, "xl/worksheets/_rels/sheet2.xml.rels", "xl/calcChain.xml"}
     # notes on the model sheet are merged into its comments and VML parts
@@ -124,7 +119,7 @@ def _cells(xml: bytes) -> dict[str, etree._Element]:
 @pytest.mark.parametrize("feature", FEATURES)
 def test_inside_the_model_sheet_only_intended_cells_change(books, feature):
     src, result = books[feature]
-    before, after = _cells(_parts(src)[_model_part({})]), _cells(_parts(result.output)[_model_part({})])
+    before, after = _cells(parts_of(src)[_model_part({})]), _cells(parts_of(result.output)[_model_part({})])
     rewired = {c.a1 for c in result.changed_cells}
     assert rewired
     for ref, old in before.items():
@@ -172,8 +167,8 @@ def test_formula_text_survives_outside_the_rent_row(books):
 
 def test_dynamic_array_spills_and_keeps_its_metadata(books):
     src, result = books["dynamic-array"]
-    after = _parts(result.output)
-    assert after["xl/metadata.xml"] == _parts(src)["xl/metadata.xml"]
+    after = parts_of(result.output)
+    assert after["xl/metadata.xml"] == parts_of(src)["xl/metadata.xml"]
     cells = _cells(after[_model_part({})])
     assert cells["B40"].get("cm") == "1" and cells["B40"].find(f"{M}f").get("ref") == "B40:K40"
     assert [cells[f"{c}40"].findtext(f"{M}v") for c in "BCDEFGHIJK"] == [str(i) for i in range(1, 11)]
@@ -183,14 +178,14 @@ def test_dynamic_array_spills_and_keeps_its_metadata(books):
 def test_vba_project_passes_through(books):
     src, result = books["vba"]
     assert result.output.suffix == ".xlsm"
-    assert _parts(result.output)["xl/vbaProject.bin"] == vba_project()
-    types = _parts(result.output)["[Content_Types].xml"].decode()
+    assert parts_of(result.output)["xl/vbaProject.bin"] == vba_project()
+    types = parts_of(result.output)["[Content_Types].xml"].decode()
     assert "macroEnabled" in types
 
 
 def test_shared_rent_row_is_expanded_not_broken(books):
     _src, result = books["shared-formula"]
-    cells = _cells(_parts(result.output)[_model_part({})])
+    cells = _cells(parts_of(result.output)[_model_part({})])
     assert cells["E11"].findtext(f"{M}f") == "Inputs!$B$3"  # the anchor keeps its formula
     for col in "FGHIJKLMN":
         f = cells[f"{col}11"].find(f"{M}f")
