@@ -7,7 +7,7 @@ and how many formula cells agree with LibreOffice Calc's recalculation of the OR
 Engines:
 
 * formualizer  — ``formualizer.Workbook.from_bytes(data)`` then ``.evaluate_all()`` (what
-  ``engine/recalc.py`` uses); values via ``Workbook.get_value(sheet, row, col)``.
+  ``engine/formula/evaluate.py`` uses); values via ``Workbook.get_value(sheet, row, col)``.
 * IronCalc     — ``ironcalc.load_from_xlsx(path, "en", "UTC")`` then ``Model.evaluate()``;
   values via ``Model.get_cell_value(sheet_index, row, col)``.
 * formulas     — ``formulas.ExcelModel().loads(path).finish()`` then ``.calculate()``; values from
@@ -80,7 +80,7 @@ def _fz_calc(book: Any) -> Any:
 
 
 def _fz_read(book: Any, _state: Any, refs: list[Ref]) -> dict[Ref, Any]:
-    from engine.recalc import to_cell_value
+    from engine.formula.evaluate import to_cell_value
     from engine.values import ExcelError
 
     out = {}

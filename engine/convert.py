@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.annotate import annotate
-from engine.datatables import evaluate_tables
+from engine.report.annotate import annotate
+from engine.formula.datatables import evaluate_tables
 from engine.errors import (
     ConsistencyError,
     GpuCreditError,
@@ -19,17 +19,17 @@ from engine.errors import (
     RentRowError,
     TemplateError,
 )
-from engine.metrics import CollateralChoice, collateral_values, measure, read_lines
-from engine.package import Package
-from engine.patch import PatchResult, apply_patch
-from engine.profile import TemplateProfile, read_profile
-from engine.recalc import Evaluation, evaluate
-from engine.reconcile import reconcile, require_reconciled
+from engine.report.metrics import CollateralChoice, collateral_values, measure, read_lines
+from engine.xlsx.package import Package
+from engine.patch.rewire import PatchResult, apply_patch
+from engine.template.profile import TemplateProfile, read_profile
+from engine.formula.evaluate import Evaluation, evaluate
+from engine.formula.reconcile import reconcile, require_reconciled
 from engine.refs import CellRef
-from engine.summary_sheet import build_summary, finish_summary, headline
-from engine.timeline import read_grid
+from engine.report.summary import build_summary, finish_summary, headline
+from engine.template.timeline import read_grid
 from engine.values import ExcelError
-from engine.workbook import (
+from engine.xlsx.load import (
     Limits,
     Source,
     load,
@@ -268,7 +268,7 @@ def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | Non
         if beside.is_file():
             chosen = read_profile(beside)
         else:
-            from engine.detect import detect_profile
+            from engine.template.detect.search import detect_profile
 
             chosen = detect_profile(source, ev)
     names = {entry.name for entry in source.package.sheets()}

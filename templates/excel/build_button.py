@@ -8,7 +8,7 @@ Run it after upgrading xlwings (the add-in and the workbook's VBA reference shou
 ``SampleCall``: ``RunPython "import gpucredit_button; gpucredit_button.main()"`` (the module named
 after the workbook).  Its ``vbaProject.bin`` is kept byte for byte: editing VBA source inside the
 binary would leave Excel running the stale compiled p-code.  Instead ``gpucredit_button.py``
-beside the workbook forwards ``main()`` to ``engine.xl.convert_active_workbook()``.  This script
+beside the workbook forwards ``main()`` to ``engine.shell.xl.convert_active_workbook()``.  This script
 only rewrites the first sheet: instructions and a button shape that runs ``SampleCall``.
 """
 

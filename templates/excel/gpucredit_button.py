@@ -13,7 +13,7 @@ MODE = "index"  # or "absolute" (needs gpus in the lender workbook's profile)
 
 
 def main() -> None:
-    """Convert the lender workbook: the same as ``engine.xl.convert_active_workbook()``."""
-    import engine.xl
+    """Convert the lender workbook: the same as ``engine.shell.xl.convert_active_workbook()``."""
+    import engine.shell.xl
 
-    engine.xl.convert_active_workbook(preset=PRESET, mode=MODE)
+    engine.shell.xl.convert_active_workbook(preset=PRESET, mode=MODE)

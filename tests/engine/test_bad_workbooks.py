@@ -15,7 +15,7 @@ from engine import convert as convert_module
 from engine.convert import convert
 from engine.errors import (ConsistencyError, EvaluationError, OutputError, TemplateError,
                            WorkbookTooLargeError)
-from engine.workbook import Limits, load
+from engine.xlsx.load import Limits, load
 
 
 def _template(tmp_path: Path, name: str = "dc_lease_annual") -> Path:

@@ -28,7 +28,7 @@ COMPARED = ("file", "status", "error", "rent_cells", "min_dscr_before", "min_dsc
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "engine.shell.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=600)
 
 

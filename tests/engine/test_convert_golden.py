@@ -227,7 +227,7 @@ def test_1904_date_system_converts_like_1900(converted, lo_cache, tmp_path):
     ours = cached_values(result.output)
     assert compare(ours, lo_cache(result.output)) == []
     # GPU_Curve dates are 1904 serials: 2026-07-01 is 46204 − 1462
-    from engine.package import Package
+    from engine.xlsx.package import Package
 
     package = Package.from_bytes(result.output.read_bytes())
     curve_xml = package.read(package.sheet_part("GPU_Curve")).decode()
@@ -236,7 +236,7 @@ def test_1904_date_system_converts_like_1900(converted, lo_cache, tmp_path):
 
 @pytest.mark.parametrize(("name", "case"), PARAMS, ids=IDS)
 def test_output_passes_the_package_check(converted, name, case):
-    from engine.check import check_file
+    from engine.xlsx.check import check_file
 
     _src, result, _ = converted[(name, case)]
     assert [str(p) for p in check_file(result.output)] == []

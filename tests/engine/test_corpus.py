@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT
 from engine.convert import convert
 from engine.errors import DetectionError
-from engine.recalc import evaluate
-from engine.reconcile import reconcile
-from engine.workbook import load
+from engine.formula.evaluate import evaluate
+from engine.formula.reconcile import reconcile
+from engine.xlsx.load import load
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 NREL = "nrel-reopt-proforma-2017.xlsx"
@@ -62,14 +62,14 @@ def test_the_engine_reproduces_excels_cached_values(corpus_copy, name, cached):
 
 
 def test_inspect_reports_the_reconciliation_as_json(corpus_copy):
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "inspect", "--reconcile", "--json",
+    proc = subprocess.run([sys.executable, "-m", "engine.shell.cli", "inspect", "--reconcile", "--json",
                            str(corpus_copy(LOAN))], capture_output=True, text=True, check=False)
     report = json.loads(proc.stdout)["reconcile"]
     assert (report["total"], report["reproduced"], report["share"], report["causes"]) == (3984, 3984, 1.0, {})
 
 
 def test_detection_alone_does_not_invent_a_rent_row(corpus_copy):
-    from engine.detect import detect_profile
+    from engine.template.detect.search import detect_profile
 
     source = load(corpus_copy(LOAN))
     with pytest.raises(DetectionError):

@@ -17,10 +17,10 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT, parts_of, sha256
-from engine.check import check_file
+from engine.xlsx.check import check_file
 from engine.convert import convert
-from engine.profile import Timeline, TemplateProfile
-from engine.recalc import evaluate
+from engine.template.profile import Timeline, TemplateProfile
+from engine.formula.evaluate import evaluate
 from engine.refs import parse_range
 from libreoffice import cached_values, compare, recalculate
 from models.periods import Frequency

@@ -48,7 +48,7 @@ def test_editing_gpu_curve_inputs_moves_the_model(template_copy, tmp_path, name)
         preset="h100-stress", overrides={k: v for k, v in NEW.items()}, launches=launches))
     dscr_cells = [c for c in again.rent_cells]  # same periods
     assert len(dscr_cells) == first.grid.n_periods
-    from engine.profile import read_profile
+    from engine.template.profile import read_profile
 
     dscr_refs = read_profile(src.with_suffix(".toml")).metrics["dscr"]
     moved = 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import TEMPLATES, TEMPLATE_NAMES
-from engine.detect import detect_profile
+from engine.template.detect.search import detect_profile
 from engine.errors import DetectionError
-from engine.profile import read_profile
-from engine.recalc import evaluate
-from engine.timeline import read_grid
-from engine.workbook import load
+from engine.template.profile import read_profile
+from engine.formula.evaluate import evaluate
+from engine.template.timeline import read_grid
+from engine.xlsx.load import load
 
 
 @pytest.mark.parametrize("name", TEMPLATE_NAMES)
@@ -47,7 +47,7 @@ def test_two_rent_lines_are_an_error_naming_both(tmp_path):
 # --------------------------------------------------------------------------- labels and rules
 
 
-from engine.detect import normalise, rent_tier, revenue_kind  # noqa: E402
+from engine.template.detect.search import normalise, rent_tier, revenue_kind  # noqa: E402
 
 
 @pytest.mark.parametrize("label, tier", [
@@ -157,7 +157,7 @@ def test_period_numbers_without_a_start_date_are_a_guess_convert_refuses(tmp_pat
         detect_profile(source, ev)
 
 
-from engine.detect import inspect_workbook  # noqa: E402
+from engine.template.detect.search import inspect_workbook  # noqa: E402
 
 
 def test_blocks_with_their_own_date_headers_each_own_their_lines(tmp_path):

@@ -17,14 +17,14 @@ import pytest
 
 import layout_books as lb
 from conftest import ROOT
-from engine.check import check_file
+from engine.xlsx.check import check_file
 from engine.convert import convert
-from engine.detect import detect_profile, inspect_workbook
+from engine.template.detect.search import detect_profile, inspect_workbook
 from engine.errors import DetectionError, GpuCreditError, RentRowError
-from engine.profile import read_profile
-from engine.recalc import evaluate
+from engine.template.profile import read_profile
+from engine.formula.evaluate import evaluate
 from engine.refs import format_range
-from engine.workbook import load
+from engine.xlsx.load import load
 from libreoffice import cached_values, compare
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -33,7 +33,7 @@ ORACLE = NAMES  # every layout against LibreOffice, ~2 s of soffice each
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "engine.shell.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
 
 

@@ -25,7 +25,7 @@ import pytest
 from conftest import ROOT, TEMPLATES, parts_of, write_parts
 from hypothesis import HealthCheck, given, settings
 
-from engine import workbook as workbook_module
+from engine.xlsx import load as workbook_module
 from engine.convert import convert
 from engine.errors import (
     EvaluationError,
@@ -35,7 +35,7 @@ from engine.errors import (
     ExternalLinkError,
     WorkbookTooLargeError,
 )
-from engine.workbook import Limits, load
+from engine.xlsx.load import Limits, load
 
 NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -80,7 +80,7 @@ def refused(src: Path, out: Path, error: type[GpuCreditError], *needles: str) ->
 
 
 def cli(*args: str | Path, user: str | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "engine.cli", *map(str, args)]
+    command = [sys.executable, "-m", "engine.shell.cli", *map(str, args)]
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,

@@ -50,7 +50,7 @@ def _good(folder: Path, count: int) -> list[str]:
 
 
 def _batch(*args: str | Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", *map(str, args)],
+    return subprocess.Popen([sys.executable, "-m", "engine.shell.cli", "batch", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

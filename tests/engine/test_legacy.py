@@ -15,10 +15,10 @@ import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
 from conftest import parts_of
-from engine.legacy import intersect_formula
-from engine.names import Names
-from engine.package import Package
-from engine.recalc import evaluate
+from engine.formula.legacy import intersect_formula
+from engine.xlsx.names import Names
+from engine.xlsx.package import Package
+from engine.formula.evaluate import evaluate
 from engine.refs import Area, parse_area
 from engine.values import ExcelError
 
@@ -169,13 +169,13 @@ def test_formulas_nested_past_excels_limit_are_left_to_the_engine():
     ('MAP(A1:A2,LAMBDA(v,v))&"z"', 'VSTACK(HSTACK(LET(v,S!$A$1,v)),HSTACK(LET(v,S!$A$2,v)))&"z"'),
 ], ids=["call", "wrong-count", "nested", "byrow", "computed-array", "call-then-more", "helper-then-more"])
 def test_lambda_helpers_are_unrolled(formula, expected):
-    from engine.lambdas import unroll_lambdas
+    from engine.formula.lambdas import unroll_lambdas
 
     assert unroll_lambdas(formula, NAMES, "S") == expected
 
 
 def test_unrolling_stops_before_the_text_explodes():
-    from engine.lambdas import MAX_UNROLLED_CHARS, unroll_lambdas
+    from engine.formula.lambdas import MAX_UNROLLED_CHARS, unroll_lambdas
 
     nested = "MAP(A1:A100,LAMBDA(v,SUM(MAP(B1:B100,LAMBDA(w,SUM(MAP(C1:C100,LAMBDA(u,u*v*w))))))))"
     unrolled = unroll_lambdas(nested, NAMES, "S")
@@ -191,6 +191,6 @@ def test_unrolling_stops_before_the_text_explodes():
     ("XSUM(A1:B2)", "XSUM(A1:B2)"),
 ])
 def test_the_cheap_pre_check_only_blanks_calls_that_cannot_intersect(formula, left):
-    from engine.legacy import without_range_only_calls
+    from engine.formula.legacy import without_range_only_calls
 
     assert without_range_only_calls(formula) == left

@@ -10,9 +10,9 @@ import pytest
 from lxml import etree
 
 from conftest import TEMPLATES
-from engine.package import CT_WORKSHEET, REL_WORKSHEET, Package, parse_xml
-from engine.sheetxml import SheetXml, expand_shared_formula, set_cached_value
-from engine.styles import StyleBook, StyleSpec
+from engine.xlsx.package import CT_WORKSHEET, REL_WORKSHEET, Package, parse_xml
+from engine.xlsx.sheet import SheetXml, expand_shared_formula, set_cached_value
+from engine.xlsx.styles import StyleBook, StyleSpec
 from engine.values import ExcelError
 
 
@@ -99,7 +99,7 @@ def test_styles_are_appended_never_renumbered(tmp_path):
 
 
 def test_a_new_sheet_is_listed_in_app_properties():
-    from engine.package import register_sheet_title
+    from engine.xlsx.package import register_sheet_title
 
     app = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
            'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><HeadingPairs>'
@@ -125,7 +125,7 @@ def test_a_new_sheet_is_listed_in_app_properties():
      "duplicate sheet names"),
 ], ids=["dangling-relationship", "no-content-type", "malformed-xml", "duplicate-sheet"])
 def test_check_finds_broken_packages(mutate, needle):
-    from engine.check import check_package
+    from engine.xlsx.check import check_package
 
     package = Package.from_bytes((TEMPLATES / "dc_lease_annual.xlsx").read_bytes())
     assert check_package(package) == []

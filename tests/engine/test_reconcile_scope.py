@@ -57,7 +57,7 @@ def test_inspect_reports_reconciliation_and_convert_accepts_on_request(tmp_path)
     import sys
 
     def cli(*args: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "engine.shell.cli", *map(str, args)], capture_output=True, text=True,
                               timeout=300)
 
     src = _tampered(tmp_path, "H24", "9.99")

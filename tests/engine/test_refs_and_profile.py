@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TEMPLATES, TEMPLATE_NAMES
 from engine.errors import ProfileError
-from engine.profile import profile_from_dict, profile_to_toml, read_profile
+from engine.template.profile import profile_from_dict, profile_to_toml, read_profile
 from engine.refs import CellRef, format_range, parse_range, parse_ref, quote_sheet, split_sheet
 from engine.values import date_to_serial, serial_to_date
 

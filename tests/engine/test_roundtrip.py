@@ -18,7 +18,7 @@ from lxml import etree
 
 import roundtrip_books as rb
 from conftest import ROOT, parts_of
-from engine.check import check_file
+from engine.xlsx.check import check_file
 from engine.convert import CurveChoice, convert
 from libreoffice import cached_values, compare
 

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from engine.recalc import evaluate
+from engine.formula.evaluate import evaluate
 
 CFADS = [120.0, 135.0, 150.0, 150.0, 160.0, 140.0, 130.0, 125.0, 110.0, 100.0]  # per half-year
 RATE = 0.035  # per half-year

@@ -12,8 +12,8 @@ from lxml import etree
 
 from conftest import TEMPLATE_NAMES
 from engine.convert import CurveChoice, convert
-from engine.package import Package
-from engine.summary_sheet import FIRST_METRIC_ROW, METRICS, SHEET
+from engine.xlsx.package import Package
+from engine.report.summary import FIRST_METRIC_ROW, METRICS, SHEET
 from libreoffice import ink_share, render_sheet
 
 

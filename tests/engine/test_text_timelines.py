@@ -16,19 +16,19 @@ import openpyxl
 import pytest
 
 from engine.convert import convert
-from engine.detect import detect_profile, inspect_workbook
+from engine.template.detect.search import detect_profile, inspect_workbook
 from engine.errors import DetectionError, ProfileError, TemplateError
-from engine.period_labels import (
+from engine.template.labels import (
     ImpossiblePeriodError,
     PeriodLabelError,
     UnknownLabelError,
     parse_label,
 )
-from engine.profile import profile_to_toml, read_profile
-from engine.recalc import evaluate
+from engine.template.profile import profile_to_toml, read_profile
+from engine.formula.evaluate import evaluate
 from engine.refs import format_range, parse_range
-from engine.timeline import read_grid
-from engine.workbook import load
+from engine.template.timeline import read_grid
+from engine.xlsx.load import load
 
 D = dt.date
 

@@ -1,4 +1,4 @@
-"""engine/xl.py, the xlwings shell: worksheet functions, the convert button, the button workbook.
+"""engine/shell/xl.py, the xlwings shell: worksheet functions, the convert button, the button workbook.
 
 On Linux xlwings' decorators return the plain function, so the tests call the functions the way
 Excel's add-in does: numbers as floats, dates as Excel serial numbers (or ``datetime`` for a
@@ -23,7 +23,7 @@ import numpy as np
 import openpyxl
 import pytest
 
-from engine import xl
+from engine.shell import xl
 from engine.convert import convert
 from engine.values import date_to_serial
 from libreoffice import recalculate, soffice_path
@@ -236,7 +236,7 @@ def test_only_engine_xl_imports_xlwings_and_nothing_imports_it() -> None:
         names = _imports(path)
         if path.name != "xl.py":
             assert not any(n == "xlwings" or n.startswith("xlwings.") for n in names), path
-        assert "engine.xl" not in names, path
+        assert "engine.shell.xl" not in names, path
 
 
 # -- convert_active_workbook with a stand-in for xlwings' Book and App ---------------------
@@ -408,7 +408,7 @@ def test_button_module_hands_over_to_engine_xl(monkeypatch: pytest.MonkeyPatch) 
 
 def test_xlwings_conf_points_at_the_installed_module() -> None:
     lines = (BUTTON_DIR / "xlwings.conf").read_text(encoding="utf-8").splitlines()
-    assert '"UDF MODULES","engine.xl"' in lines
+    assert '"UDF MODULES","engine.shell.xl"' in lines
 
 
 @pytest.mark.libreoffice

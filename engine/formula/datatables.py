@@ -1,0 +1,110 @@
+"""What-If data tables (Excel's Data > What-If Analysis > Data Table, ``{=TABLE(r1, r2)}``).
+
+A data table stores, in each cell of its range, the value of a formula recomputed with an input
+cell set to the value at the edge of the table. The formula engine does not evaluate them, so
+this module does it the way Excel does: set the input(s), recompute the formula, record, restore.
+
+Layout (ECMA-376 ``<f t="dataTable" ref dt2D dtr r1 r2>`` on the range's first cell):
+
+- one variable, column input (``dtr="0"``): inputs down the column left of the range, one
+  formula per result column in the row above;
+- one variable, row input (``dtr="1"``): inputs along the row above, formulas in the column left;
+- two variables (``dt2D="1"``): the formula at the corner above-left; ``r1`` takes the row
+  above's values, ``r2`` the left column's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import UnsupportedFunctionError
+from engine.xlsx.package import Package, m
+from engine.formula.evaluate import Evaluation
+from engine.refs import column_letter, parse_cell, quote_sheet
+from engine.xlsx.sheet import SheetXml
+from engine.values import CellValue
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """One data table: its sheet, range and input cells."""
+
+    sheet: str
+    top: int
+    left: int
+    bottom: int
+    right: int
+    two_way: bool
+    row_input: bool
+    r1: tuple[int, int]
+    r2: tuple[int, int] | None
+
+    @property
+    def where(self) -> str:
+        return (f"{quote_sheet(self.sheet)}!{column_letter(self.left)}{self.top}:"
+                f"{column_letter(self.right)}{self.bottom}")
+
+
+def find_tables(package: Package) -> list[DataTable]:
+    tables = []
+    for entry in package.sheets():
+        if not package.has(entry.part) or b'"dataTable"' not in package.read(entry.part):
+            continue
+        for _row, _col, c_el in SheetXml(package.xml(entry.part)).formula_cells():
+            f_el = c_el.find(m("f"))
+            if f_el is None or f_el.get("t") != "dataTable" or not f_el.get("ref") or not f_el.get("r1"):
+                continue
+            first, _, last = (f_el.get("ref") or "").partition(":")
+            top, left = parse_cell(first)
+            bottom, right = parse_cell(last or first)
+            two_way = f_el.get("dt2D") in ("1", "true")
+            tables.append(DataTable(
+                sheet=entry.name, top=top, left=left, bottom=bottom, right=right, two_way=two_way,
+                row_input=f_el.get("dtr") in ("1", "true"), r1=parse_cell(f_el.get("r1") or ""),
+                r2=parse_cell(f_el.get("r2") or "") if two_way and f_el.get("r2") else None))
+    return tables
+
+
+def evaluate_tables(package: Package, ev: Evaluation, *, path: str | Path) -> int:
+    """Compute every data table's cells into ``ev``; returns how many cells were filled.
+
+    Raises
+    ------
+    UnsupportedFunctionError
+        When another formula reads a data table's results: those formulas were calculated
+        before the table had values, and gpucredit will not write numbers it cannot vouch for.
+    """
+    filled = 0
+    for table in find_tables(package):
+        inputs = [table.r1] + ([table.r2] if table.r2 else [])
+        originals = {(table.sheet, r, c): ev.get(table.sheet, r, c) for r, c in inputs}
+        results: dict[tuple[str, int, int], CellValue] = {}
+        for row in range(table.top, table.bottom + 1):
+            for col in range(table.left, table.right + 1):
+                setting, target = _case(table, row, col)
+                values = {(table.sheet, r, c): ev.get(table.sheet, rr, cc) for (r, c), (rr, cc) in setting}
+                results[(table.sheet, row, col)] = ev.what_if(
+                    {k: v for k, v in values.items() if isinstance(v, float)}, (table.sheet, *target))
+        ev.settle({k: v for k, v in originals.items() if isinstance(v, float)})
+        for (sheet, row, col) in results:
+            if ev.dependents(sheet, row, col):
+                raise UnsupportedFunctionError(
+                    f"other formulas read the What-If data table {table.where}; gpucredit can compute the "
+                    "table but not yet what depends on it", path=path, sheet=sheet,
+                    cell=f"{column_letter(col)}{row}")
+        ev.overrides.update(results)
+        filled += len(results)
+    return filled
+
+
+def _case(table: DataTable, row: int, col: int) -> tuple[list[tuple[tuple[int, int], tuple[int, int]]],
+                                                          tuple[int, int]]:
+    """Which input cells take which edge values, and which formula to read, for one cell."""
+    if table.two_way:
+        assert table.r2 is not None
+        return [(table.r1, (table.top - 1, col)), (table.r2, (row, table.left - 1))], (table.top - 1,
+                                                                                        table.left - 1)
+    if table.row_input:
+        return [(table.r1, (table.top - 1, col))], (row, table.left - 1)
+    return [(table.r1, (row, table.left - 1))], (table.top - 1, col)

@@ -1,0 +1,228 @@
+"""The GPU_Curve sheet: the curve's inputs as cells and DESIGN §3 as live Excel formulas.
+
+Layout (rows fixed so a person can find things; the monthly table grows with the timeline)::
+
+    A1            title                     S4:Y4   per-period header
+    A5:B17        inputs (label, value)     S5…     one row per template period:
+    B19:…19       util per deal year                 #, start, end, rent before, mean index,
+    A22:E29       launches (date, step,              rent after, changed?
+                  first month, active)
+    A32:Q32       monthly header, then one row per calendar month
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from engine.refs import CellRef, column_letter
+from engine.xlsx.sheet import NewSheet
+from engine.values import date_to_serial
+from models.curves import CurveParams, RentMode
+from models.periods import PeriodGrid, month_index, month_start
+
+SHEET_NAME = "GPU_Curve"
+INPUT_ROWS = {
+    "price_date": 5, "start": 6, "p0": 7, "d": 8, "floor": 9, "ramp_months": 10, "c": 11,
+    "p_contract": 12, "contract_months": 13, "gpus": 14, "unit_scale": 15,
+}
+INPUT_NOTES = {
+    "price_date": "date p0 was observed (market clock starts here)",
+    "start": "deal clock starts here (default: first month of the anchor period)",
+    "p0": "spot price at price_date, $ per GPU-hour",
+    "d": "annual decline of the spot price (0.25 = -25 % a year)",
+    "floor": "spot never falls below this, $ per GPU-hour",
+    "ramp_months": "months over which each launch step phases in",
+    "c": "share of the fleet on take-or-pay contract",
+    "p_contract": "contract price, $ per GPU-hour",
+    "contract_months": "contract length from start, months",
+    "gpus": "GPUs in the fleet (absolute mode)",
+    "unit_scale": "dollars to the template's money unit (absolute mode)",
+}
+MODE_ROW, PRESET_ROW = 16, 17
+UTIL_ROW, UTIL_COLS = 19, 10
+LAUNCH_ROW0, LAUNCH_SLOTS = 22, 8
+MONTH_HEADER_ROW = 32
+FIRST_LAUNCH_COL = 4  # D: one factor column per launch slot
+COL = {"month": 1, "n": 2, "m": 3, "spot": 12, "util": 13, "contract": 14, "realised": 15, "index": 16,
+       "hours": 17}
+PERIOD_COL0, PERIOD_ROW0 = 19, 5  # S5
+
+
+@dataclass(frozen=True)
+class CurveSheetLayout:
+    """Where the per-period rent of each template period lives on GPU_Curve."""
+
+    rent_after: tuple[CellRef, ...]
+    first_month: int
+    n_months: int
+
+
+def input_cell(name: str) -> str:
+    return f"$B${INPUT_ROWS[name]}"
+
+
+def build_curve_sheet(
+    params: CurveParams,
+    grid: PeriodGrid,
+    rent_before: np.ndarray,
+    rent_cells: tuple[CellRef, ...],
+    changed: np.ndarray,
+    mode: RentMode,
+    preset: str,
+    styles: dict[str, int],
+    *,
+    date1904: bool = False,
+) -> tuple[NewSheet, CurveSheetLayout]:
+    """Lay out GPU_Curve for ``params`` over ``grid``; returns the sheet and where rent-after lives.
+
+    Dates are written as serials of the workbook's date system (``date1904``).
+    """
+    assert params.start is not None, "resolve the start date before building the sheet"
+    serial = partial(date_to_serial, date1904=date1904)
+    sheet = NewSheet(col_widths={1: 16, 2: 12, 3: 12, 12: 11, 13: 11, 15: 11, 16: 11, 19: 8, 20: 12,
+                                 21: 12, 22: 14, 23: 12, 24: 14, 25: 10},
+                     freeze_row=0, tab_color="FF2F75B5")
+    sheet.value(1, 1, "GPU rental curve (gpucredit)", styles["title"])
+    sheet.value(2, 1, "Edit the blue inputs: the monthly curve, the per-period rent and the template's rent "
+                      "cells follow. DESIGN §3 of gpucredit defines every formula.", styles["note"])
+    sheet.value(4, 1, "Input", styles["header"])
+    sheet.value(4, 2, "Value", styles["header"])
+    sheet.value(4, 3, "Meaning", styles["header"])
+    _inputs(sheet, params, mode, preset, styles, serial)
+    first = min(int(grid.first_month[0]), month_index(params.start))
+    last = max(int(grid.last_month[-1]), month_index(params.start))
+    n_months = last - first + 1
+    _monthly_table(sheet, first, n_months, styles, serial)
+    rent_after = _period_table(sheet, grid, rent_before, rent_cells, changed, mode, first, styles, serial)
+    return sheet, CurveSheetLayout(rent_after=rent_after, first_month=first, n_months=n_months)
+
+
+def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, styles: dict[str, int],
+            serial: Callable[[dt.date], float]) -> None:
+    for name, row in INPUT_ROWS.items():
+        sheet.value(row, 1, name, styles["label"])
+        value = getattr(params, name)
+        if isinstance(value, dt.date):
+            sheet.value(row, 2, serial(value), styles["input_date"])
+        elif value is None:
+            sheet.value(row, 2, None, styles["input"])
+        else:
+            sheet.value(row, 2, float(value), styles["input"])
+        sheet.value(row, 3, INPUT_NOTES[name], styles["note"])
+    sheet.value(MODE_ROW, 1, "mode", styles["label"])
+    sheet.value(MODE_ROW, 2, mode.value, styles["label"])
+    sheet.value(MODE_ROW, 3, "how rent follows the curve (fixed at conversion)", styles["note"])
+    sheet.value(PRESET_ROW, 1, "preset", styles["label"])
+    sheet.value(PRESET_ROW, 2, preset, styles["label"])
+    sheet.value(PRESET_ROW, 3, "starting point; the inputs above may override it", styles["note"])
+    sheet.value(UTIL_ROW - 1, 1, "util by deal year", styles["header"])
+    sheet.value(UTIL_ROW, 1, "util", styles["label"])
+    for i in range(max(UTIL_COLS, len(params.util))):
+        value = params.util[i] if i < len(params.util) else None
+        sheet.value(UTIL_ROW, 2 + i, value, styles["input"])
+    sheet.value(UTIL_ROW + 1, 2, "year 1, year 2, …; the last value repeats; leave later cells empty",
+                styles["note"])
+    sheet.value(LAUNCH_ROW0 - 1, 1, "Launches", styles["header"])
+    for col, text in ((2, "date"), (3, "step"), (4, "first month"), (5, "applies")):
+        sheet.value(LAUNCH_ROW0 - 1, col, text, styles["header"])
+    for k in range(LAUNCH_SLOTS):
+        row = LAUNCH_ROW0 + k
+        sheet.value(row, 1, f"launch {k + 1}", styles["label"])
+        if k < len(params.launches):
+            launch = params.launches[k]
+            sheet.value(row, 2, serial(launch.date), styles["input_date"])
+            sheet.value(row, 3, launch.step, styles["input"])
+        else:
+            sheet.value(row, 2, None, styles["input_date"])
+            sheet.value(row, 3, None, styles["input"])
+        # M_k: the first month-start on or after the launch date
+        sheet.formula(row, 4, f'IF(B{row}="","",EOMONTH(B{row}-1,0)+1)', styles["date"])
+        # launches on or before price_date are already in p0
+        sheet.formula(row, 5, f'IF(B{row}="",FALSE,B{row}>{input_cell("price_date")})', None)
+
+
+def _months_between(later: str, earlier: str) -> str:
+    return f"(YEAR({later})-YEAR({earlier}))*12+MONTH({later})-MONTH({earlier})"
+
+
+def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str, int],
+                   serial: Callable[[dt.date], float]) -> None:
+    h = MONTH_HEADER_ROW
+    headers = {COL["month"]: "month", COL["n"]: "n (market)", COL["m"]: "m (deal)", COL["spot"]: "spot",
+               COL["util"]: "util", COL["contract"]: "contract", COL["realised"]: "realised",
+               COL["index"]: "index", COL["hours"]: "hours"}
+    for k in range(LAUNCH_SLOTS):
+        headers[FIRST_LAUNCH_COL + k] = f"launch {k + 1}"
+    for col, text in headers.items():
+        sheet.value(h, col, text, styles["header"])
+    sheet.value(h - 1, 1, "Monthly curve ($ per installed GPU-hour; index = realised / realised at start)",
+                styles["header"])
+    r0, r1 = h + 1, h + n_months
+    month_col = column_letter(COL["month"])
+    realised_col = column_letter(COL["realised"])
+    util_range = f"$B${UTIL_ROW}:${column_letter(1 + UTIL_COLS)}${UTIL_ROW}"
+    for i in range(n_months):
+        row = r0 + i
+        a = f"{month_col}{row}"
+        sheet.value(row, COL["month"], serial(month_start(first + i)), styles["date"])
+        sheet.formula(row, COL["n"], _months_between(a, input_cell("price_date")), None)
+        sheet.formula(row, COL["m"], _months_between(a, input_cell("start")), None)
+        for k in range(LAUNCH_SLOTS):
+            lr = LAUNCH_ROW0 + k
+            j = _months_between(a, f"$D${lr}")
+            ramp = f"IF({a}<$D${lr},0,IF({input_cell('ramp_months')}=0,1,MIN(1,({j})/{input_cell('ramp_months')})))"
+            sheet.formula(row, FIRST_LAUNCH_COL + k, f"IF($E${lr},1-$C${lr}*{ramp},1)", styles["num"])
+        factors = f"{column_letter(FIRST_LAUNCH_COL)}{row}:{column_letter(FIRST_LAUNCH_COL + LAUNCH_SLOTS - 1)}{row}"
+        sheet.formula(row, COL["spot"], f"MAX({input_cell('floor')},{input_cell('p0')}*(1-{input_cell('d')})"
+                                        f"^(B{row}/12)*PRODUCT({factors}))", styles["num"])
+        sheet.formula(row, COL["util"], f"INDEX({util_range},MIN(MAX(INT(C{row}/12),0),COUNT({util_range})-1)+1)",
+                      styles["num"])
+        sheet.formula(row, COL["contract"],
+                      f"IF(AND(C{row}>=0,C{row}<{input_cell('contract_months')}),{input_cell('c')},0)", styles["num"])
+        sheet.formula(row, COL["realised"], f"N{row}*{input_cell('p_contract')}+(1-N{row})*M{row}*L{row}",
+                      styles["num"])
+        sheet.formula(row, COL["index"],
+                      f"O{row}/INDEX(${realised_col}${r0}:${realised_col}${r1},"
+                      f"MATCH(EOMONTH({input_cell('start')},-1)+1,${month_col}${r0}:${month_col}${r1},0))",
+                      styles["num"])
+        sheet.formula(row, COL["hours"], f"24*DAY(EOMONTH({a},0))", None)
+
+
+def _period_table(
+    sheet: NewSheet, grid: PeriodGrid, rent_before: np.ndarray, rent_cells: tuple[CellRef, ...],
+    changed: np.ndarray, mode: RentMode, first: int, styles: dict[str, int], serial: Callable[[dt.date], float],
+) -> tuple[CellRef, ...]:
+    c0 = PERIOD_COL0
+    for offset, text in enumerate(("period", "start", "end", "rent before", "mean index", "rent after",
+                                   "changed")):
+        sheet.value(PERIOD_ROW0 - 1, c0 + offset, text, styles["header"])
+    anchor = int(np.flatnonzero(rent_before != 0)[0])
+    mean_col = column_letter(c0 + 4)
+    anchor_ref = rent_cells[anchor].formula_ref()
+    out = []
+    for p in range(grid.n_periods):
+        row = PERIOD_ROW0 + p
+        months = grid.months_of(p)
+        ra = MONTH_HEADER_ROW + 1 + months[0] - first
+        rb = MONTH_HEADER_ROW + 1 + months[-1] - first
+        sheet.value(row, c0, p + 1, None)
+        sheet.value(row, c0 + 1, serial(grid.starts[p]), styles["date"])
+        sheet.value(row, c0 + 2, serial(grid.ends[p]), styles["date"])
+        sheet.value(row, c0 + 3, float(rent_before[p]), styles["num2"])
+        sheet.formula(row, c0 + 4, f"AVERAGE(P{ra}:P{rb})", styles["num"])
+        if not changed[p]:
+            formula = rent_cells[p].formula_ref()
+        elif mode is RentMode.INDEX:
+            formula = f"{anchor_ref}*{mean_col}{row}/${mean_col}${PERIOD_ROW0 + anchor}"
+        else:
+            formula = (f"{input_cell('unit_scale')}*{input_cell('gpus')}"
+                       f"*SUMPRODUCT(Q{ra}:Q{rb},O{ra}:O{rb})")
+        sheet.formula(row, c0 + 5, formula, styles["num2_bold"])
+        sheet.value(row, c0 + 6, "yes" if changed[p] else "kept", None)
+        out.append(CellRef(SHEET_NAME, row, c0 + 5))
+    return tuple(out)

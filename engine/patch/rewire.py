@@ -1,0 +1,150 @@
+"""Patching: add the GPU_Curve sheet and rewire the changed rent cells to it (DESIGN §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from lxml import etree
+
+from engine.patch.curve_sheet import SHEET_NAME, CurveSheetLayout, build_curve_sheet
+from engine.errors import TemplateError
+from engine.xlsx.package import CT_WORKSHEET, NS_R, REL_STYLES, REL_WORKSHEET, Package, m, register_sheet_title
+from engine.template.profile import TemplateProfile
+from engine.refs import CellRef
+from engine.xlsx.sheet import SheetXml, array_covering, array_ranges, expand_shared_formula, split_array_formula
+from engine.xlsx.styles import StyleBook, StyleSpec
+from engine.values import CellValue
+from models.curves import CurveParams, RentMode
+from models.periods import PeriodGrid
+
+INPUT_BLUE = "FF0000FF"
+INPUT_FILL = "FFFFF2CC"
+
+
+@dataclass(frozen=True)
+class RentChange:
+    """One template rent cell rewired to GPU_Curve."""
+
+    cell: CellRef
+    period: int
+    new_formula: str
+    old_formula: str | None
+    old_value: CellValue
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    changes: tuple[RentChange, ...]
+    layout: CurveSheetLayout
+    curve_part: str
+    styles: dict[str, int]
+
+
+def curve_styles(book: StyleBook) -> dict[str, int]:
+    """The handful of styles GPU_Curve uses, appended to the workbook's styles."""
+    return {
+        "title": book.add(StyleSpec(bold=True)),
+        "header": book.add(StyleSpec(bold=True, fill="FFD9E1F2")),
+        "label": book.add(StyleSpec()),
+        "note": book.add(StyleSpec(italic=True, font_color="FF595959")),
+        "input": book.add(StyleSpec(number_format="0.0000", font_color=INPUT_BLUE, fill=INPUT_FILL)),
+        "input_date": book.add(StyleSpec(number_format="yyyy-mm-dd", font_color=INPUT_BLUE, fill=INPUT_FILL)),
+        "date": book.add(StyleSpec(number_format="yyyy-mm-dd")),
+        "num": book.add(StyleSpec(number_format="0.0000")),
+        "num2": book.add(StyleSpec(number_format="#,##0.00")),
+        "num2_bold": book.add(StyleSpec(number_format="#,##0.00", bold=True)),
+        "ratio": book.add(StyleSpec(number_format='0.00"x"')),
+        "pct": book.add(StyleSpec(number_format="0.0%")),
+        "headline": book.add(StyleSpec(bold=True, font_color="FF9C0006")),
+    }
+
+
+def styles_part(package: Package) -> str:
+    part = package.related_part(package.workbook_part(), REL_STYLES)
+    if part is None or not package.has(part):
+        raise TemplateError("the workbook has no styles part; re-save it in Excel")
+    return part
+
+
+def apply_patch(
+    package: Package,
+    *,
+    profile: TemplateProfile,
+    grid: PeriodGrid,
+    params: CurveParams,
+    rent_before: np.ndarray,
+    changed: np.ndarray,
+    mode: RentMode,
+    preset: str,
+    old_values: list[CellValue],
+    date1904: bool = False,
+) -> PatchResult:
+    """Add GPU_Curve and point every changed rent cell at its period's value there."""
+    sheets = package.sheets()
+    if any(entry.name.lower() == SHEET_NAME.lower() for entry in sheets):
+        raise TemplateError(f"the workbook already has a {SHEET_NAME} sheet; convert the original template",
+                            sheet=SHEET_NAME)
+    style_name = styles_part(package)
+    book = StyleBook(package.xml(style_name))
+    styles = curve_styles(book)
+    new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles,
+                                          date1904=date1904)
+    package.write_xml(style_name, book.root)
+    curve_part = add_sheet(package, new_sheet.to_root())
+    changes = _rewire(package, profile.rent, layout, changed, old_values)
+    return PatchResult(changes=changes, layout=layout, curve_part=curve_part, styles=styles)
+
+
+def add_sheet(package: Package, root: etree._Element, name: str = SHEET_NAME) -> str:
+    """Append a new worksheet part named ``name``; returns the part name."""
+    part = package.new_part_name("xl/worksheets/sheet{}.xml")
+    package.write_xml(part, root)
+    package.set_content_type(part, CT_WORKSHEET)
+    wb_part = package.workbook_part()
+    rel_id = package.add_relationship(wb_part, REL_WORKSHEET, part)
+    wb = package.xml(wb_part)
+    sheets_el = wb.find(m("sheets"))
+    next_id = 1 + max((int(el.get("sheetId", "0")) for el in sheets_el), default=0)
+    el = etree.SubElement(sheets_el, m("sheet"))
+    el.set("name", name)
+    el.set("sheetId", str(next_id))
+    el.set(f"{{{NS_R}}}id", rel_id)
+    package.write_xml(wb_part, wb)
+    register_sheet_title(package, name)
+    return part
+
+
+def _rewire(
+    package: Package, rent: tuple[CellRef, ...], layout: CurveSheetLayout, changed: np.ndarray,
+    old_values: list[CellValue],
+) -> tuple[RentChange, ...]:
+    changes: list[RentChange] = []
+    by_sheet: dict[str, list[int]] = {}
+    for p, cell in enumerate(rent):
+        if changed[p]:
+            by_sheet.setdefault(cell.sheet, []).append(p)
+    for sheet_name, periods in by_sheet.items():
+        part = package.sheet_part(sheet_name)
+        sheet = SheetXml(package.xml(part))
+        arrays = array_ranges(sheet)
+        covering = {p: array_covering(arrays, rent[p].row, rent[p].col) for p in periods}
+        olds = {p: "{=" + (found[0].text or "") + "}" if (found := covering[p]) is not None
+                else _old_formula(sheet, rent[p]) for p in periods}
+        for p in periods:
+            expand_shared_formula(sheet, rent[p].row, rent[p].col)
+        for f_el, bounds in {id(found[0]): found for found in covering.values() if found is not None}.values():
+            split_array_formula(sheet, f_el.text or "", bounds)
+        for p in periods:
+            cell = rent[p]
+            new = "=" + layout.rent_after[p].formula_ref()
+            sheet.set_formula(cell.row, cell.col, new, style=sheet.style_of(cell.row, cell.col))
+            changes.append(RentChange(cell=cell, period=p, new_formula=new, old_formula=olds[p],
+                                      old_value=old_values[p]))
+        package.write_xml(part, sheet.root)
+    return tuple(changes)
+
+
+def _old_formula(sheet: SheetXml, cell: CellRef) -> str | None:
+    old = sheet.formula(cell.row, cell.col)
+    return None if old is None else "=" + old

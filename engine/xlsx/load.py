@@ -1,0 +1,390 @@
+"""Safe loading of a workbook package, cached-value writing and the atomic save."""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from engine.errors import (
+    ExternalLinkError,
+    FileMissingError,
+    NotAWorkbookError,
+    OutputError,
+    WorkbookTooLargeError,
+)
+from engine.xlsx.package import REL_CALC_CHAIN, Package, m
+from engine.formula.evaluate import Evaluation, check_values
+from engine.xlsx.sheet import SheetXml, array_members, set_cached_value
+from engine.values import CellValue
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO 2.3.4); names are UTF-16LE.
+_ENCRYPTION_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+REL_EXTERNAL_LINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+# "[1]Sheet1!A1", "'[2]My sheet'!B2", "[1]!Name": a workbook index in brackets that starts a reference;
+# not a table's "Table1[1]" (a name before it) nor "[[#This Row],[1]]" (a bracket or comma after it).
+_EXTERNAL_REF = re.compile(r"(?<![\w\].])\[\d+\](?![\],\]])")
+_STRING_LITERAL = re.compile(r'"(?:[^"]|"")*"')
+_MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What :func:`load` accepts; a file over any limit is refused before it is evaluated.
+
+    The size, part and ratio limits are checked from the zip directory, before any part is
+    decompressed (zip-bomb defence); the cell and formula limits while streaming each sheet
+    once, so a sheet filled to row 1,048,576 is refused before it is held in memory.
+
+    Attributes
+    ----------
+    max_file_bytes
+        Size of the file on disk, bytes.
+    max_uncompressed_bytes
+        Sum of the parts' declared uncompressed sizes, bytes.
+    max_parts
+        Number of entries in the zip.
+    max_ratio
+        Uncompressed / compressed size, for any part over 1 MiB and for the whole package once
+        it expands past 16 MiB (typical workbooks compress 5–20-fold).
+    max_cells_per_sheet
+        ``<c>`` elements in one worksheet part.
+    max_formula_length
+        Characters in one formula; 8,192 is Excel's own limit.
+    max_eval_seconds
+        Time the formula engine may take for one recalculation of the workbook, seconds
+        (a conversion recalculates twice: the template, then the converted workbook).
+    """
+
+    max_file_bytes: int = 100 * _MIB
+    max_uncompressed_bytes: int = 1024 * _MIB
+    max_parts: int = 10_000
+    max_ratio: float = 200.0
+    max_cells_per_sheet: int = 1_000_000
+    max_formula_length: int = 8_192
+    max_eval_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_bytes", "max_uncompressed_bytes", "max_parts", "max_cells_per_sheet",
+                     "max_formula_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Limits.{name} must be at least 1")
+        if self.max_ratio < 1:
+            raise ValueError("Limits.max_ratio must be at least 1")
+        if not self.max_eval_seconds > 0:
+            raise ValueError("Limits.max_eval_seconds must be positive")
+
+
+@dataclass
+class Source:
+    """A loaded input: its path, raw bytes and package."""
+
+    path: Path
+    data: bytes
+    package: Package
+    date1904: bool
+
+
+def load(path: str | Path, limits: Limits = Limits()) -> Source:
+    """Read ``path`` as an ``.xlsx``/``.xlsm`` package, refusing what is not one.
+
+    The file is opened read-only and never written.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileMissingError("no such file", path=path)
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise WorkbookTooLargeError(f"file is {size:,} bytes, over the {limits.max_file_bytes:,}-byte limit", path=path)
+    data = path.read_bytes()
+    if data.startswith(OLE_MAGIC):
+        if any(stream in data for stream in _ENCRYPTION_STREAMS):
+            raise NotAWorkbookError(
+                "the workbook is password-protected (encrypted), so it cannot be read; open it in Excel, remove "
+                "the password (File > Info > Protect Workbook > Encrypt with Password) and save it as .xlsx",
+                path=path)
+        raise NotAWorkbookError(
+            "this is a legacy .xls workbook (or another OLE file, such as a password-protected one); open it "
+            "in Excel and save it as .xlsx (without a password)", path=path)
+    if not data:
+        raise NotAWorkbookError("the file is empty", path=path)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        # NotImplementedError: a directory entry claiming a zip version or encryption Excel never writes
+        raise NotAWorkbookError(f"not an Excel .xlsx/.xlsm workbook ({_short(exc)}); save it as .xlsx",
+                                path=path) from exc
+    _check_limits(infos, limits, path)
+    names = {info.filename for info in infos}
+    if "xl/workbook.bin" in names:
+        raise NotAWorkbookError("this is a binary .xlsb workbook; open it in Excel and save it as .xlsx", path=path)
+    if "[Content_Types].xml" not in names or "_rels/.rels" not in names:
+        raise NotAWorkbookError("the zip holds no Excel workbook; save it as .xlsx", path=path)
+    try:
+        package = Package.from_bytes(data)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        # a corrupt member: bad CRC, a broken deflate stream, a header that disagrees with the directory
+        # (zipfile raises NotImplementedError for a local header claiming encryption or a new zip version)
+        raise NotAWorkbookError(f"the workbook package is damaged ({_short(exc)}); re-save it in Excel",
+                                path=path) from exc
+    _refuse_dtds(package, path)
+    damaged: Exception | None = None
+    links: dict[int, str] = {}
+    sheet_names: dict[str, str] = {}
+    try:
+        workbook_part = package.workbook_part()
+        workbook_root = package.xml(workbook_part)
+        sheet_names = {entry.part: entry.name for entry in package.sheets()}
+        links = _external_links(package, workbook_part)
+    except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
+        damaged = exc  # reported after the scan, which names the broken part when there is one
+    for name in package.names():
+        if name.endswith((".xml", ".rels")):
+            _scan_part(package.read(name), name, sheet_names.get(name), links, limits, path)
+    if damaged is not None:
+        raise NotAWorkbookError(f"the workbook package is damaged ({_short(damaged)}); re-save it in Excel",
+                                path=path) from damaged
+    if workbook_root.tag != m("workbook"):
+        raise NotAWorkbookError(f"part {workbook_part} is not a SpreadsheetML workbook; save it as .xlsx",
+                                path=path)
+    if links:
+        _refuse_external_names(workbook_root, links, path)
+    pr = workbook_root.find(m("workbookPr"))
+    date1904 = pr is not None and pr.get("date1904") in ("1", "true")
+    return Source(path=path, data=data, package=package, date1904=date1904)
+
+
+def _refuse_dtds(package: Package, path: Path) -> None:
+    """No workbook part needs a DTD; one that declares entities may be an XML bomb or an XXE probe."""
+    for name in package.names():
+        head = package.read(name)[:4096]
+        if name.endswith((".xml", ".rels", ".vml")) and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
+            raise WorkbookTooLargeError(
+                f"part {name} declares a DTD or entities, which workbooks never need (possible XML bomb); "
+                "refusing it", path=path)
+
+
+def _check_limits(infos: list[zipfile.ZipInfo], limits: Limits, path: Path) -> None:
+    if len(infos) > limits.max_parts:
+        raise WorkbookTooLargeError(f"the package has {len(infos):,} parts, over the limit of {limits.max_parts:,}",
+                                    path=path)
+    total = compressed = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise NotAWorkbookError(f"part {info.filename[:80]} is encrypted inside the zip, which Excel never "
+                                    "writes; re-save the workbook in Excel", path=path)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise NotAWorkbookError(f"part {info.filename[:80]} uses zip compression method {info.compress_type}, "
+                                    "which Excel never writes; re-save the workbook in Excel", path=path)
+        total += info.file_size
+        compressed += info.compress_size
+        if info.file_size > _MIB and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise WorkbookTooLargeError(
+                f"part {info.filename} expands {info.file_size / max(info.compress_size, 1):,.0f}-fold "
+                f"(limit {limits.max_ratio:g}); refusing a possible zip bomb", path=path)
+    if total > limits.max_uncompressed_bytes:
+        raise WorkbookTooLargeError(
+            f"the package expands to {total:,} bytes, over the {limits.max_uncompressed_bytes:,}-byte limit", path=path)
+    if total > 16 * _MIB and total > limits.max_ratio * max(compressed, 1):
+        # many small parts, each under the per-part threshold, can still make a bomb together
+        raise WorkbookTooLargeError(
+            f"the package expands {total / max(compressed, 1):,.0f}-fold to {total:,} bytes "
+            f"(limit {limits.max_ratio:g}); refusing a possible zip bomb", path=path)
+
+
+_C, _F, _ROW = m("c"), m("f"), m("row")
+
+
+def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
+               path: Path) -> None:
+    """Stream one XML part once: well-formed, no DTD, and (for cells) within the cell and formula limits.
+
+    Elements are dropped as soon as they are read, so memory stays flat however large the part is.
+    libxml2's default resource limits apply (no ``huge_tree``): no text node over 10 MB, no nesting
+    deeper than 256, which no workbook part comes near.
+    """
+    where = sheet if sheet is not None else name
+    cells = 0
+    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=(_C, _F, _ROW), load_dtd=False,
+                             no_network=True, resolve_entities=False, remove_comments=True)
+    try:
+        for _event, el in events:
+            if el.tag == _F:
+                _check_formula(el, where, links, limits, path)
+                continue
+            if el.tag == _C:
+                cells += 1
+                if cells > limits.max_cells_per_sheet:
+                    raise WorkbookTooLargeError(
+                        f"the sheet has more than {limits.max_cells_per_sheet:,} cells (limit max_cells_per_sheet; "
+                        f"it reaches {el.get('r', '?')[:20]}); refusing it", path=path, sheet=where)
+            el.clear(keep_tail=True)  # a finished cell or row: drop it and its read siblings
+            parent = el.getparent()
+            while parent is not None and el.getprevious() is not None:
+                del parent[0]
+        if events.root is not None and events.root.getroottree().docinfo.internalDTD is not None:
+            # entities were left unexpanded above (resolve_entities=False), so reaching here was safe
+            raise WorkbookTooLargeError(
+                f"part {name} declares a DTD or entities, which workbooks never need (possible XML bomb); "
+                "refusing it", path=path)
+    except etree.XMLSyntaxError as exc:
+        raise NotAWorkbookError(f"part {name} is not well-formed XML ({_short(exc)}); the file is damaged, "
+                                "re-save it in Excel", path=path) from exc
+
+
+def _check_formula(f_el: etree._Element, sheet: str, links: dict[int, str], limits: Limits, path: Path) -> None:
+    text = f_el.text or ""
+    parent = f_el.getparent()
+    cell = (parent.get("r") if parent is not None else None) or None
+    cell = cell[:20] if cell else None
+    if len(text) > limits.max_formula_length:
+        raise WorkbookTooLargeError(
+            f"formula is {len(text):,} characters long, over the {limits.max_formula_length:,}-character limit "
+            "(Excel's own); refusing it", path=path, sheet=sheet, cell=cell)
+    if links and "[" in text:
+        _refuse_external_reference(text, links, path, sheet=sheet, cell=cell)
+
+
+def _external_links(package: Package, workbook_part: str) -> dict[int, str]:
+    """The workbook's external links, ``{index as written in formulas: linked file name}``.
+
+    Formulas say ``[1]`` for the first ``<externalReference>``; the file name is for messages only and
+    is never opened.
+    """
+    if not any(rtype == REL_EXTERNAL_LINK for _r, rtype, _t, _m in package.relationships(workbook_part)):
+        return {}
+    links: dict[int, str] = {}
+    for index, (_rid, rtype, target, _mode) in enumerate(
+            (rel for rel in package.relationships(workbook_part) if rel[1] == REL_EXTERNAL_LINK), start=1):
+        linked = "another workbook"
+        if package.has(target):
+            for _r, _t, link_target, _m in package.relationships(target):
+                linked = posixpath.basename(link_target.replace("\\", "/"))[:80] or linked
+        links[index] = linked
+    return links
+
+
+def _refuse_external_reference(formula: str, links: dict[int, str], path: Path, *, sheet: str | None,
+                               cell: str | None) -> None:
+    found = _EXTERNAL_REF.search(_STRING_LITERAL.sub('""', formula))
+    if found is None:
+        return
+    index = int(found.group()[1:-1]) if len(found.group()) < 12 else 0
+    target = links.get(index, "a workbook that is not listed")
+    raise ExternalLinkError(
+        f"the formula refers to another workbook ({found.group()} = {target}); gpucredit never opens linked "
+        "files and will not compute from Excel's stored copy of their values; in Excel use Data > Edit Links > "
+        "Break Link (or paste the values) and convert again", path=path, sheet=sheet, cell=cell)
+
+
+def _refuse_external_names(workbook_root: etree._Element, links: dict[int, str], path: Path) -> None:
+    names = workbook_root.find(m("definedNames"))
+    for defined in names if names is not None else []:
+        if defined.tag == m("definedName") and "[" in (defined.text or ""):
+            _refuse_external_reference(defined.text or "", links, path, sheet=None,
+                                       cell=f"name {defined.get('name', '?')[:40]}")
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's message on one line and at most 200 characters (messages quote hostile input)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
+                        keep: set[tuple[str, int, int]] | None = None) -> int:
+    """Write every formula cell's value into its sheet part; returns the number of formula cells.
+
+    Cells in ``keep`` (sheet, row, column) keep the value already cached in the file.
+
+    Raises
+    ------
+    EvaluationError
+        When a value cannot be trusted (see :func:`engine.formula.evaluate.check_values`); nothing
+        is written then.
+    """
+    sheets = []
+    values: dict[tuple[str, int, int], CellValue] = {}
+    formulas: dict[tuple[str, int, int], str] = {}
+    for entry in package.sheets():
+        if not package.has(entry.part):
+            continue
+        sheet = SheetXml(package.xml(entry.part))
+        cells = list(sheet.formula_cells())
+        kept = keep or set()
+        cells = [(row, col, c_el) for row, col, c_el in cells if (entry.name, row, col) not in kept]
+        for row, col, c_el in cells:
+            key = (entry.name, row, col)
+            values[key] = evaluation.get(entry.name, row, col)
+            formulas[key] = c_el.findtext(m("f")) or ""
+        members = [(row, col) for row, col in array_members(sheet) if (entry.name, row, col) not in kept]
+        for row, col in members:
+            values[(entry.name, row, col)] = evaluation.get(entry.name, row, col)
+        sheets.append((entry, sheet, cells, members))
+    check_values(values, formulas, path=path)
+    for entry, sheet, cells, members in sheets:
+        for row, col, c_el in cells:
+            set_cached_value(c_el, values[(entry.name, row, col)])
+        for row, col in members:
+            set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
+        if cells:
+            package.write_xml(entry.part, sheet.root)
+    return len(formulas)
+
+
+def prepare_for_recalc_on_open(package: Package) -> None:
+    """Set full-calculation-on-load and drop ``calcChain.xml`` (Excel rebuilds it)."""
+    wb_part = package.workbook_part()
+    root = package.xml(wb_part)
+    calc = root.find(m("calcPr"))
+    if calc is None:
+        calc = etree.Element(m("calcPr"))
+        anchor = None
+        for tag in ("definedNames", "sheets"):
+            anchor = root.find(m(tag))
+            if anchor is not None:
+                break
+        (anchor.addnext(calc) if anchor is not None else root.append(calc))
+    calc.set("fullCalcOnLoad", "1")
+    package.write_xml(wb_part, root)
+    for target in package.remove_relationships(wb_part, REL_CALC_CHAIN):
+        package.delete(target)
+        package.remove_content_type(target)
+
+
+def write_atomic(data: bytes, out: Path, *, force: bool) -> None:
+    """Write ``data`` to ``out`` through a temporary file in the same folder and a rename."""
+    if out.exists() and not force:
+        raise OutputError("output file exists; pass --force to overwrite it", path=out)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        problem = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise OutputError(f"output folder {folder} {problem}", path=out)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write in {folder}: {exc.strerror}", path=out) from exc
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the output normal permissions
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise OutputError(f"could not write the output: {exc.strerror}", path=out) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,344 @@
+"""Cell-level edits inside one worksheet part: formulas, cached values, styles, new sheets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from engine.xlsx.package import NS_MAIN, NS_R, m
+from engine.refs import column_letter, parse_cell
+from engine.values import CellValue, ExcelError
+
+# CT_Worksheet child order (ECMA-376 Part 1, §18.3.1.99); new children go in their place.
+WORKSHEET_ORDER = (
+    "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
+    "sheetProtection", "protectedRanges", "scenarios", "autoFilter", "sortState", "dataConsolidate",
+    "customSheetViews", "mergeCells", "phoneticPr", "conditionalFormatting", "dataValidations",
+    "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks",
+    "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing",
+    "legacyDrawing", "legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+    "tableParts", "extLst",
+)
+
+
+def insert_in_order(root: etree._Element, child: etree._Element) -> None:
+    """Insert ``child`` into a worksheet root after every sibling that must precede it."""
+    local = etree.QName(child).localname
+    rank = WORKSHEET_ORDER.index(local)
+    position = 0
+    for i, existing in enumerate(root):
+        name = etree.QName(existing).localname if isinstance(existing.tag, str) else ""
+        if name in WORKSHEET_ORDER and WORKSHEET_ORDER.index(name) <= rank:
+            position = i + 1
+    root.insert(position, child)
+
+
+class SheetXml:
+    """A parsed worksheet part with an index of its cells."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        data = root.find(m("sheetData"))
+        if data is None:
+            data = etree.Element(m("sheetData"))
+            insert_in_order(root, data)
+        self.data = data
+        self._rows: dict[int, etree._Element] = {}
+        self._cells: dict[tuple[int, int], etree._Element] = {}
+        for row_el in data.iterchildren(m("row")):
+            r = int(row_el.get("r", "0"))
+            self._rows[r] = row_el
+            for c_el in row_el.iterchildren(m("c")):
+                ref = c_el.get("r")
+                if ref:
+                    self._cells[parse_cell(ref)] = c_el
+
+    def cell(self, row: int, col: int) -> etree._Element | None:
+        return self._cells.get((row, col))
+
+    def ensure_cell(self, row: int, col: int) -> etree._Element:
+        found = self._cells.get((row, col))
+        if found is not None:
+            return found
+        row_el = self._rows.get(row)
+        if row_el is None:
+            row_el = etree.Element(m("row"))
+            row_el.set("r", str(row))
+            later = [r for r in self._rows if r > row]
+            if later:
+                self._rows[min(later)].addprevious(row_el)
+            else:
+                self.data.append(row_el)
+            self._rows[row] = row_el
+        c_el = etree.Element(m("c"))
+        c_el.set("r", f"{column_letter(col)}{row}")
+        last = row_el[-1] if len(row_el) else None
+        if last is not None and last.tag == m("c") and last.get("r") and parse_cell(last.get("r", ""))[1] < col:
+            row_el.append(c_el)  # the usual case: cells written left to right
+        else:
+            after = next((other for other in row_el.iterchildren(m("c"))
+                          if other.get("r") and parse_cell(other.get("r", ""))[1] > col), None)
+            if after is not None:
+                after.addprevious(c_el)
+            else:
+                row_el.append(c_el)
+        self._cells[(row, col)] = c_el
+        if "spans" in row_el.attrib:
+            del row_el.attrib["spans"]  # an optimisation hint; stale spans confuse some readers
+        return c_el
+
+    def formula_cells(self) -> Iterator[tuple[int, int, etree._Element]]:
+        for (row, col), c_el in self._cells.items():
+            if c_el.find(m("f")) is not None:
+                yield row, col, c_el
+
+    def formula(self, row: int, col: int) -> str | None:
+        c_el = self._cells.get((row, col))
+        if c_el is None:
+            return None
+        f_el = c_el.find(m("f"))
+        return None if f_el is None else (f_el.text or "")
+
+    def set_formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
+        """Replace the cell's content by ``formula`` (with or without the leading ``=``)."""
+        c_el = self.ensure_cell(row, col)
+        for child in list(c_el):
+            c_el.remove(child)
+        c_el.attrib.pop("t", None)
+        f_el = etree.SubElement(c_el, m("f"))
+        f_el.text = formula[1:] if formula.startswith("=") else formula
+        if style is not None:
+            c_el.set("s", str(style))
+
+    def set_value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
+        """A constant: number, bool, text (inline string) or nothing."""
+        c_el = self.ensure_cell(row, col)
+        for child in list(c_el):
+            c_el.remove(child)
+        c_el.attrib.pop("t", None)
+        if isinstance(value, bool):
+            c_el.set("t", "b")
+            etree.SubElement(c_el, m("v")).text = "1" if value else "0"
+        elif isinstance(value, (int, float)):
+            etree.SubElement(c_el, m("v")).text = _number_text(float(value))
+        elif isinstance(value, str):
+            c_el.set("t", "inlineStr")
+            is_el = etree.SubElement(c_el, m("is"))
+            t_el = etree.SubElement(is_el, m("t"))
+            t_el.text = value
+            if value != value.strip():
+                t_el.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        if style is not None:
+            c_el.set("s", str(style))
+
+    def style_of(self, row: int, col: int) -> int:
+        c_el = self._cells.get((row, col))
+        if c_el is None:
+            row_el = self._rows.get(row)
+            if row_el is not None and row_el.get("customFormat") == "1":
+                return int(row_el.get("s", "0"))
+            return 0
+        return int(c_el.get("s", "0"))
+
+    def set_style(self, row: int, col: int, style: int) -> None:
+        self.ensure_cell(row, col).set("s", str(style))
+
+
+def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
+    """Write the cached result of a formula cell (keeps its ``<f>``)."""
+    for v_el in c_el.findall(m("v")):
+        c_el.remove(v_el)
+    c_el.attrib.pop("t", None)
+    v_el = etree.SubElement(c_el, m("v"))
+    if isinstance(value, bool):
+        c_el.set("t", "b")
+        v_el.text = "1" if value else "0"
+    elif isinstance(value, (int, float)):
+        v_el.text = _number_text(float(value))
+    elif isinstance(value, ExcelError):
+        c_el.set("t", "e")
+        v_el.text = value.code
+    elif isinstance(value, str):
+        c_el.set("t", "str")
+        v_el.text = value
+    else:  # an empty result: Excel caches a formula pointing at a blank cell as 0
+        v_el.text = "0"
+
+
+def _number_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("a cell cannot hold NaN or infinity")
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+@dataclass
+class NewSheet:
+    """A worksheet built from scratch (the GPU_Curve sheet)."""
+
+    cells: dict[tuple[int, int], tuple[str, object, int | None]] = field(default_factory=dict)
+    col_widths: dict[int, float] = field(default_factory=dict)
+    freeze_row: int = 0
+    tab_color: str | None = None
+    fit_to_width: bool = False  # print landscape, one page wide
+
+    def value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
+        self.cells[(row, col)] = ("value", value, style)
+
+    def formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
+        self.cells[(row, col)] = ("formula", formula, style)
+
+    def to_root(self) -> etree._Element:
+        root = etree.Element(m("worksheet"), nsmap={None: NS_MAIN, "r": NS_R})
+        if self.tab_color or self.fit_to_width:
+            pr = etree.SubElement(root, m("sheetPr"))
+            if self.tab_color:
+                etree.SubElement(pr, m("tabColor")).set("rgb", self.tab_color)
+            if self.fit_to_width:
+                etree.SubElement(pr, m("pageSetUpPr")).set("fitToPage", "1")
+        views = etree.SubElement(root, m("sheetViews"))
+        view = etree.SubElement(views, m("sheetView"))
+        view.set("workbookViewId", "0")
+        if self.freeze_row:
+            pane = etree.SubElement(view, m("pane"))
+            pane.set("ySplit", str(self.freeze_row))
+            pane.set("topLeftCell", f"A{self.freeze_row + 1}")
+            pane.set("activePane", "bottomLeft")
+            pane.set("state", "frozen")
+        etree.SubElement(root, m("sheetFormatPr")).set("defaultRowHeight", "15")
+        if self.col_widths:
+            cols = etree.SubElement(root, m("cols"))
+            for col, width in sorted(self.col_widths.items()):
+                c = etree.SubElement(cols, m("col"))
+                c.set("min", str(col))
+                c.set("max", str(col))
+                c.set("width", f"{width:g}")
+                c.set("customWidth", "1")
+        etree.SubElement(root, m("sheetData"))
+        sheet = SheetXml(root)
+        for (row, col), (kind, content, style) in sorted(self.cells.items()):
+            if kind == "formula":
+                sheet.set_formula(row, col, str(content), style)
+            else:
+                sheet.set_value(row, col, content, style)  # type: ignore[arg-type]
+        margins = etree.SubElement(root, m("pageMargins"))
+        for key, val in (("left", "0.7"), ("right", "0.7"), ("top", "0.75"), ("bottom", "0.75"),
+                         ("header", "0.3"), ("footer", "0.3")):
+            margins.set(key, val)
+        if self.fit_to_width:
+            setup = etree.SubElement(root, m("pageSetup"))
+            for key, val in (("orientation", "landscape"), ("fitToWidth", "1"), ("fitToHeight", "0")):
+                setup.set(key, val)
+        return root
+
+
+def expand_shared_formula(sheet: SheetXml, row: int, col: int) -> None:
+    """Turn the shared-formula group containing a cell into plain formulas, one per cell.
+
+    A rent cell that is the master of a shared formula cannot be rewritten alone: its
+    neighbours borrow its text. Expanding the group keeps every formula's meaning.
+    """
+    c_el = sheet.cell(row, col)
+    f_el = c_el.find(m("f")) if c_el is not None else None
+    if f_el is None or f_el.get("t") != "shared":
+        return
+    expand_shared_group(shared_groups(sheet)[f_el.get("si", "")])
+
+
+def shared_groups(sheet: SheetXml) -> dict[str, list[tuple[int, int, etree._Element]]]:
+    """The sheet's shared-formula groups by ``si``: each member's row, column and ``<c>``."""
+    groups: dict[str, list[tuple[int, int, etree._Element]]] = {}
+    for r, c, el in sheet.formula_cells():
+        f = el.find(m("f"))
+        if f is not None and f.get("t") == "shared":
+            groups.setdefault(f.get("si", ""), []).append((r, c, el))
+    return groups
+
+
+def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
+    """Write each member of one shared-formula group as its own plain formula (see :func:`shared_groups`).
+
+    Raises
+    ------
+    ValueError
+        When the group has no master formula, or its text cannot be read (nothing is changed then).
+    """
+    from openpyxl.formula.tokenizer import TokenizerError
+    from openpyxl.formula.translate import Translator
+
+    master = next(((r, c, el) for r, c, el in group if (el.find(m("f")).text or "") != ""), None)
+    if master is None:
+        raise ValueError("a shared formula has no master cell")
+    mr, mc, m_el = master
+    master_text = "=" + (m_el.find(m("f")).text or "")
+    origin = f"{column_letter(mc)}{mr}"
+    try:
+        texts = [master_text if (r, c) == (mr, mc) else Translator(master_text, origin=origin).translate_formula(
+            f"{column_letter(c)}{r}") for r, c, _el in group]
+    except TokenizerError as exc:
+        raise ValueError(f"the shared formula at {origin} cannot be read ({exc})") from exc
+    for (_r, _c, el), text in zip(group, texts, strict=True):
+        f = el.find(m("f"))
+        for attr in ("t", "si", "ref"):
+            f.attrib.pop(attr, None)
+        f.text = text[1:]
+
+
+def array_members(sheet: SheetXml) -> list[tuple[int, int]]:
+    """Cells covered by an array formula (legacy or dynamic spill) or a What-If data table,
+    other than the master cell that holds the ``<f>``.
+
+    The file stores their results as plain values; they change when the master's result does.
+    """
+    return [(r, c) for row, col, _f, (r1, c1, r2, c2) in array_ranges(sheet, ("array", "dataTable"))
+            for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (row, col)]
+
+
+def array_ranges(sheet: SheetXml, kinds: tuple[str, ...] = ("array",)
+                 ) -> list[tuple[int, int, etree._Element, tuple[int, int, int, int]]]:
+    """Each multi-cell formula of the given ``t`` kinds: master row, column, ``<f>`` and the
+    range it covers as (first row, first column, last row, last column)."""
+    found = []
+    for row, col, c_el in list(sheet.formula_cells()):
+        f_el = c_el.find(m("f"))
+        ref = f_el.get("ref") if f_el is not None and f_el.get("t") in kinds else None
+        if not ref or ":" not in ref:
+            continue
+        first, last = ref.split(":")
+        r1, c1 = parse_cell(first)
+        r2, c2 = parse_cell(last)
+        found.append((row, col, f_el, (r1, c1, r2, c2)))
+    return found
+
+
+def array_covering(ranges: list[tuple[int, int, etree._Element, tuple[int, int, int, int]]], row: int, col: int
+                   ) -> tuple[etree._Element, tuple[int, int, int, int]] | None:
+    """The ``<f>`` and range of the array formula (from :func:`array_ranges`) covering a cell."""
+    for _r, _c, f_el, (r1, c1, r2, c2) in ranges:
+        if r1 <= row <= r2 and c1 <= col <= c2:
+            return f_el, (r1, c1, r2, c2)
+    return None
+
+
+def split_array_formula(sheet: SheetXml, expression: str, bounds: tuple[int, int, int, int]) -> None:
+    """Give each cell of an array formula (``expression`` over ``bounds``) its own single-cell array formula.
+
+    Excel cannot change part of an array, so a rent cell inside one (a rent row that is one
+    legacy array formula) needs the array split first. The master (top-left) cell keeps its
+    formula as a one-cell array, which shows the same first element; the cell i rows and j
+    columns into the range becomes ``{=INDEX((expr),i,j)}``, the value it held as a member.
+    A dynamic array loses its spill metadata: a spill would collide with the split cells.
+    """
+    r1, c1, r2, c2 = bounds
+    for r in range(r1, r2 + 1):
+        for c in range(c1, c2 + 1):
+            c_el = sheet.ensure_cell(r, c)
+            c_el.attrib.pop("cm", None)
+            if (r, c) != (r1, c1):
+                sheet.set_formula(r, c, f"INDEX(({expression}),{r - r1 + 1},{c - c1 + 1})")
+            split = c_el.find(m("f"))
+            split.set("t", "array")
+            split.set("ref", f"{column_letter(c)}{r}")
