@@ -399,7 +399,7 @@ def write_summary(rows: Iterable[Row], path: Path) -> None:
         data = _summary_xlsx(rows)
     else:
         raise ParameterError(f"--summary {path.name}: use a .xlsx, .csv or .json file")
-    from engine.xlsx.load import write_atomic
+    from engine.xlsx.save import write_atomic
 
     write_atomic(data, path, force=True)
 

@@ -17,26 +17,21 @@ from engine.errors import (
     ParameterError,
     ProfileError,
     RentRowError,
-    TemplateError,
 )
 from engine.report.metrics import CollateralChoice, collateral_values, measure, read_lines
 from engine.xlsx.package import Package
 from engine.patch.rewire import PatchResult, apply_patch
 from engine.template.profile import TemplateProfile, read_profile
 from engine.formula.evaluate import Evaluation, evaluate
+from engine.formula.support import refuse_unsupported
 from engine.formula.reconcile import reconcile, require_reconciled
 from engine.refs import CellRef
 from engine.report.summary import build_summary, finish_summary, headline
 from engine.template.timeline import read_grid
 from engine.values import ExcelError
-from engine.xlsx.load import (
-    Limits,
-    Source,
-    load,
-    prepare_for_recalc_on_open,
-    write_atomic,
-    write_cached_values,
-)
+from engine.formula.cached import write_cached_values
+from engine.xlsx.load import Limits, Source, load
+from engine.xlsx.save import prepare_for_recalc_on_open, write_atomic
 from models.collateral import SALE_CHANNELS, CollateralParams
 from models.credit import CreditMetrics
 from models.curves import (
@@ -177,10 +172,12 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     evaluate_tables(source.package, before, path=path)
     reconciled = reconcile(source.package, before)
     profile = _resolve_profile(source, profile_arg, before)
-    unverified = require_reconciled(reconciled, _used_cells(before, profile), path=path,
-                                    accept=accept_unreconciled)
-    # Cells the rent does not reach keep Excel's own cached value where the engine disagrees.
-    keep = {(mm.sheet, mm.row, mm.col) for mm in reconciled.mismatches} - {
+    used = _used_cells(before, profile)
+    refuse_unsupported(before.unsupported, used, path=path)
+    unverified = require_reconciled(reconciled, used, path=path, accept=accept_unreconciled)
+    # Cells the rent does not reach keep Excel's own cached value where the engine disagrees, or where
+    # they call a function the engine lacks (its value there is not an answer).
+    keep = ({(mm.sheet, mm.row, mm.col) for mm in reconciled.mismatches} | set(before.unsupported)) - {
         (mm.sheet, mm.row, mm.col) for mm in unverified}
     grid = read_grid(before, profile.timeline, path=path, date1904=source.date1904)
     rent_before = _read_rent(before, profile.rent, path)
@@ -196,21 +193,16 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     del before  # the engine's copy of the template (the largest object held) is not needed again
     # patch → annotate
     package = Package.from_bytes(source.data)
-    try:
-        patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
-                            changed=changed, mode=curve.mode, preset=curve.preset,
-                            old_values=[float(x) for x in rent_before], date1904=source.date1904)
-        annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
-                                                "inputs on the GPU_Curve sheet."],
-                 dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
-        summary = build_summary(package, profile=profile, grid=grid, before=lines_before,
-                                metrics_before=metrics_before, collateral=collateral,
-                                note=_summary_note(curve, params, collateral_params), styles=patch.styles,
-                                date1904=source.date1904)
-    except GpuCreditError:
-        raise
-    except ValueError as exc:  # an attribute Excel never writes (a style id of "-inf", a row number of "x")
-        raise TemplateError.malformed_xml(exc) from exc
+    patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
+                        changed=changed, mode=curve.mode, preset=curve.preset,
+                        old_values=[float(x) for x in rent_before], date1904=source.date1904)
+    annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
+                                            "inputs on the GPU_Curve sheet."],
+             dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
+    summary = build_summary(package, profile=profile, grid=grid, before=lines_before,
+                            metrics_before=metrics_before, collateral=collateral,
+                            note=_summary_note(curve, params, collateral_params), styles=patch.styles,
+                            date1904=source.date1904)
     prepare_for_recalc_on_open(package)
     # recalculate → metrics → write
     after = evaluate(package.to_bytes(), path=path, date1904=source.date1904,

@@ -8,6 +8,8 @@ Only the CLI (and the xlwings shell) print them; library code raises.
     ├── InputFileError (ValueError)     the file cannot be read as a workbook
     │   ├── FileMissingError            no such file
     │   ├── NotAWorkbookError           not an .xlsx/.xlsm zip (an .xls, a text file, truncated)
+    │   ├── MalformedWorkbookError      an attribute Excel never writes (a cell address "R1C1", a row "inf")
+    │   ├── UnsafeWorkbookError         a DTD or entity declaration (XML bomb, XXE probe)
     │   └── WorkbookTooLargeError       over a size / part / ratio limit (zip bomb guard)
     ├── ProfileError (ValueError)       the profile is unreadable or points at nothing
     │   └── DetectionError              no profile given and detection found nothing / too much
@@ -16,6 +18,7 @@ Only the CLI (and the xlwings shell) print them; library code raises.
     │   └── ExternalLinkError           a formula reads another workbook (never fetched)
     ├── EvaluationError                 the formula engine cannot produce a trustworthy value
     │   ├── UnsupportedFunctionError    a function the engine cannot evaluate
+    │   ├── UnsupportedFeatureError     a workbook feature gpucredit cannot compute yet (named in the message)
     │   └── ReconciliationError         the engine does not reproduce Excel's cached values
     ├── ConsistencyError                a recomputed number disagrees with the model (a bug guard)
     ├── ParameterError (ValueError)     a bad curve parameter, preset or mode
@@ -88,6 +91,14 @@ class NotAWorkbookError(InputFileError):
     """The file is not an Office Open XML workbook (.xlsx / .xlsm)."""
 
 
+class MalformedWorkbookError(InputFileError):
+    """A part holds a value Excel never writes (checked once, at load, so later steps can trust it)."""
+
+
+class UnsafeWorkbookError(InputFileError):
+    """A part declares a DTD or entities, which workbooks never need (an XML bomb or an XXE probe)."""
+
+
 class WorkbookTooLargeError(InputFileError):
     """The package exceeds a size, part-count or compression-ratio limit."""
 
@@ -102,11 +113,6 @@ class DetectionError(ProfileError):
 
 class TemplateError(GpuCreditError, ValueError):
     """The template's content cannot be converted as it stands."""
-
-    @classmethod
-    def malformed_xml(cls, exc: ValueError) -> TemplateError:
-        """For an attribute Excel never writes (a cell address of "R1C1", a row number of "inf")."""
-        return cls(f"the workbook's XML holds a value Excel would not write ({exc}); re-save it in Excel")
 
 
 class RentRowError(TemplateError):
@@ -123,6 +129,10 @@ class EvaluationError(GpuCreditError):
 
 class UnsupportedFunctionError(EvaluationError):
     """A formula uses a function the engine cannot evaluate."""
+
+
+class UnsupportedFeatureError(EvaluationError):
+    """A workbook feature gpucredit cannot compute yet (such as formulas that read a What-If data table)."""
 
 
 class ReconciliationError(EvaluationError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UnsupportedFunctionError
+from engine.errors import UnsupportedFeatureError
 from engine.xlsx.package import Package, m
 from engine.formula.evaluate import Evaluation
 from engine.refs import column_letter, parse_cell, quote_sheet
@@ -71,7 +71,7 @@ def evaluate_tables(package: Package, ev: Evaluation, *, path: str | Path) -> in
 
     Raises
     ------
-    UnsupportedFunctionError
+    UnsupportedFeatureError
         When another formula reads a data table's results: those formulas were calculated
         before the table had values, and gpucredit will not write numbers it cannot vouch for.
     """
@@ -89,7 +89,7 @@ def evaluate_tables(package: Package, ev: Evaluation, *, path: str | Path) -> in
         ev.settle({k: v for k, v in originals.items() if isinstance(v, float)})
         for (sheet, row, col) in results:
             if ev.dependents(sheet, row, col):
-                raise UnsupportedFunctionError(
+                raise UnsupportedFeatureError(
                     f"other formulas read the What-If data table {table.where}; gpucredit can compute the "
                     "table but not yet what depends on it", path=path, sheet=sheet,
                     cell=f"{column_letter(col)}{row}")

@@ -1,35 +1,31 @@
-"""Recalculation: the only importer of the formula engine.
+"""Recalculation: the adapter to the formula engine (loading, evaluating, reading values).
 
 The engine is formualizer (a Rust calculation engine with Python bindings);
 see ``docs/decisions/recalc-engine.md`` for the measurements behind the choice.
-Every result leaves this module as a plain :data:`engine.values.CellValue`.
+Every result leaves this module as a plain :data:`engine.values.CellValue`. The engine's private
+copy of a workbook is prepared by :mod:`engine.formula.prepare`; which functions it supports is
+decided in :mod:`engine.formula.support`. Only ``engine/formula/`` imports formualizer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import formualizer as fz
-from formualizer.visitor import collect_function_names
 
-from engine.errors import EvaluationError, TemplateError, UnsupportedFunctionError
-from engine.formula.tree import function_name
-from engine.formula.lambdas import unroll_lambdas
-from engine.formula.legacy import intersect_formula, without_range_only_calls
-from engine.xlsx.names import Names
+from engine.errors import EvaluationError
+from engine.formula.prepare import prepare_engine_copy
+from engine.formula.support import unsupported_calls
 from engine.xlsx.package import Package, m
 from engine.refs import column_letter, parse_cell, quote_sheet
-from engine.xlsx.sheet import SheetXml, array_members, expand_shared_group, shared_groups
+from engine.xlsx.sheet import SheetXml
 from engine.values import CellValue, ExcelError, date_to_serial
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
@@ -68,10 +64,13 @@ class Iteration:
 class Evaluation:
     """The values of one recalculated workbook; read any cell with :meth:`get`."""
 
-    def __init__(self, book: Any, *, date1904: bool = False, iteration: Iteration | None = None) -> None:
+    def __init__(self, book: Any, *, date1904: bool = False, iteration: Iteration | None = None,
+                 unsupported: dict[tuple[str, int, int], frozenset[str]] | None = None) -> None:
         self._book = book
         self._date1904 = date1904
         self.iteration = iteration or Iteration(enabled_in_workbook=False)
+        # formula cells that call a function the engine lacks (engine.formula.support), by cell
+        self.unsupported = unsupported or {}
 
         self.overrides: dict[tuple[str, int, int], CellValue] = {}
 
@@ -157,8 +156,9 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
 
     Circular references are calculated as Excel does under iterative calculation, with the
     workbook's ``iterateCount`` and ``iterateDelta`` (Excel's defaults, 100 and 0.001, when the
-    workbook does not set them). Values that cannot be trusted (unknown functions) are refused
-    later, by :func:`check_values`, when the caller knows which cells it will use or write.
+    workbook does not set them). The cells calling a function the engine lacks are listed in
+    :attr:`Evaluation.unsupported`; the caller refuses them where it uses them
+    (:func:`engine.formula.support.refuse_unsupported`).
 
     ``time_limit_s`` bounds the engine's recalculation (none when ``None``).
 
@@ -170,11 +170,9 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     """
     package = Package.from_bytes(data)
     settings = _iteration_settings(package)
-    try:
-        if _prepare_engine_copy(package):
-            data = package.to_bytes()
-    except ValueError as exc:
-        raise TemplateError.malformed_xml(exc).with_path(path) from exc
+    if prepare_engine_copy(package):
+        data = package.to_bytes()
+    unsupported = unsupported_calls(package)
     try:
         book = _load(data, date1904, settings, iterate=True)
         with _time_limit(book, time_limit_s):
@@ -189,7 +187,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
         _raise_not_converged(package, data, date1904, settings, path)
     iteration = Iteration(settings.enabled_in_workbook, settings.max_iterations, settings.max_change,
                           cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
-    return Evaluation(book, date1904=date1904, iteration=iteration)
+    return Evaluation(book, date1904=date1904, iteration=iteration, unsupported=unsupported)
 
 
 @contextmanager
@@ -253,136 +251,3 @@ def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings
         f"circular reference does not converge within {settings.max_iterations} iterations (change under "
         f"{settings.max_change:g}); fix the model's loop, or its iteration settings in Excel",
         path=path, sheet=where[0] if where else None, cell=where[1] if where else None)
-
-
-def _prepare_engine_copy(package: Package) -> bool:
-    """Edit ``package`` (the engine's private copy) into what the engine needs, one pass per sheet;
-    ``True`` when anything changed.
-
-    - Array members emptied: the engine treats a member cell that holds a value as an obstacle
-      (``#SPILL!``); Excel treats it as part of the array. Emptied, the engine spills into them.
-    - Formulas rewritten: LAMBDA helpers unrolled (``engine.formula.lambdas``), implicit intersections
-      spelled out (``engine.formula.legacy``), one-cell legacy arrays clipped. A legacy array formula
-      shows only as much of its result as its range holds, while the engine spills the whole
-      result, so a one-cell legacy array is given to it as ``INDEX((expr),1,1)`` (multi-cell
-      legacy arrays hold results of their range's shape).
-    """
-    names = Names(package)
-    candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
-                           re.IGNORECASE)
-    changed_any = False
-    for entry in package.sheets():
-        if not package.has(entry.part) or b"<f" not in (raw := package.read(entry.part)):
-            continue
-        sheet = SheetXml(package.xml(entry.part))
-        emptied = b' t="array"' in raw and _empty_array_members(sheet)
-        expanded = _expand_candidate_groups(sheet, candidate)
-        if _rewrite_formulas(sheet, entry.name, names, candidate) or emptied or expanded:
-            package.write_xml(entry.part, sheet.root)
-            changed_any = True
-    return changed_any
-
-
-def _empty_array_members(sheet: SheetXml) -> bool:
-    changed = False
-    for row, col in array_members(sheet):
-        c_el = sheet.cell(row, col)
-        if c_el is not None and c_el.find(m("f")) is None:
-            for child in list(c_el):
-                c_el.remove(child)
-            c_el.attrib.pop("t", None)
-            changed = True
-    return changed
-
-
-def _rewrite_formulas(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str]) -> bool:
-    changed = False
-    for row, col, c_el in list(sheet.formula_cells()):
-        f_el = c_el.find(m("f"))
-        kind = f_el.get("t", "normal")
-        if kind in ("dataTable", "shared") or not f_el.text:
-            continue
-        text = f_el.text
-        if "LAMBDA(" in text.upper():
-            text = unroll_lambdas(text, names, sheet_name)
-        if candidate.search(without_range_only_calls(text)):
-            text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
-        if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
-            text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value
-        if text != f_el.text:
-            f_el.text = text
-            changed = True
-    return changed
-
-
-def _expand_candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
-    """Expand the shared-formula groups whose text may need intersecting: each member reads its own cell."""
-    expanded = False
-    for group in shared_groups(sheet).values():
-        master = next((el.find(m("f")).text for _r, _c, el in group if el.find(m("f")).text), None)
-        if master and candidate.search(master):
-            try:
-                expand_shared_group(group)
-            except ValueError:
-                continue  # unreadable text: the engine gets the group as it is, and judges it
-            expanded = True
-    return expanded
-
-
-def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[tuple[str, int, int], str],
-                 *, path: str | Path) -> None:
-    """Refuse results that are not real answers: unknown functions and circular references.
-
-    ``values`` and ``formulas`` are keyed by ``(sheet, row, column)``.
-
-    Raises
-    ------
-    UnsupportedFunctionError
-        A formula calls a function the engine does not implement; names the function
-        and up to five cells that use it.
-    EvaluationError
-        A cell still marked circular (``#CIRC!``): a cycle the engine did not iterate.
-    """
-    circular = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#CIRC!"]
-    if circular:
-        sheet, row, col = circular[0]  # the workbook's sheet order: the template's sheets first
-        raise EvaluationError(
-            f"circular reference ({len(circular)} cells) the formula engine did not iterate, so the model "
-            "cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
-    named = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#NAME?"]
-    users: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for key in named:
-        for name in _function_names(formulas.get(key, "")):
-            users[name].append(key)
-    unknown = sorted(name for name in users if not is_supported(name))
-    if not unknown:
-        return
-    first = unknown[0]
-    cells = [f"{quote_sheet(s)}!{column_letter(c)}{r}" for s, r, c in users[first]]
-    sheet, row, col = users[first][0]
-    listed = ", ".join(cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "")
-    raise UnsupportedFunctionError(
-        f"function {first} is not supported by the formula engine (used in {listed})"
-        + (f"; also unsupported: {', '.join(unknown[1:])}" if len(unknown) > 1 else "")
-        + "; gpucredit will not write a value it cannot compute",
-        path=path, sheet=sheet, cell=f"{column_letter(col)}{row}",
-    )
-
-
-def _function_names(formula: str) -> set[str]:
-    """The functions a formula calls, as Excel shows them (without the file's ``_xlfn.`` prefixes)."""
-    try:
-        names = {str(n).upper() for n in collect_function_names(fz.parse("=" + formula.lstrip("=")))}
-    except (ValueError, RuntimeError, fz.ParserError):
-        names = set(re.findall(r"([A-Z_][A-Z0-9._]*)\s*\(", formula.upper()))
-    return {function_name(name) for name in names}
-
-
-@lru_cache(maxsize=512)
-def is_supported(function: str) -> bool:
-    """Whether the engine implements ``function``: an unknown name evaluates to ``#NAME?``."""
-    probe = fz.Workbook()
-    probe.sheet("Probe").set_formula(1, 1, f"={function}()")
-    probe.evaluate_all()
-    raw = probe.get_value("Probe", 1, 1)
-    return not (isinstance(raw, dict) and raw.get("kind") == "Name")

@@ -90,8 +90,8 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
             checked += 1
             formula_cells += c_el.find(m("f")) is not None
             if not same(cached, computed):
-                mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed,
-                                           cause_of(c_el, computed), row, col))
+                cause = "function" if (entry.name, row, col) in evaluation.unsupported else cause_of(c_el, computed)
+                mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed, cause, row, col))
     return Reconciliation(checked, tuple(mismatches), formula_cells)
 
 

@@ -19,6 +19,7 @@ from functools import partial
 
 import numpy as np
 
+from engine.errors import ParameterError
 from engine.refs import CellRef, column_letter
 from engine.xlsx.sheet import NewSheet
 from engine.values import date_to_serial
@@ -83,6 +84,9 @@ def build_curve_sheet(
     Dates are written as serials of the workbook's date system (``date1904``).
     """
     assert params.start is not None, "resolve the start date before building the sheet"
+    if len(params.launches) > LAUNCH_SLOTS:
+        raise ParameterError(f"launches: {len(params.launches)} given, but GPU_Curve has room for {LAUNCH_SLOTS}; "
+                             "merge launches or drop the smallest steps")
     serial = partial(date_to_serial, date1904=date1904)
     sheet = NewSheet(col_widths={1: 16, 2: 12, 3: 12, 12: 11, 13: 11, 15: 11, 16: 11, 19: 8, 20: 12,
                                  21: 12, 22: 14, 23: 12, 24: 14, 25: 10},
@@ -97,7 +101,7 @@ def build_curve_sheet(
     first = min(int(grid.first_month[0]), month_index(params.start))
     last = max(int(grid.last_month[-1]), month_index(params.start))
     n_months = last - first + 1
-    _monthly_table(sheet, first, n_months, styles, serial)
+    _monthly_table(sheet, first, n_months, max(UTIL_COLS, len(params.util)), styles, serial)
     rent_after = _period_table(sheet, grid, rent_before, rent_cells, changed, mode, first, styles, serial)
     return sheet, CurveSheetLayout(rent_after=rent_after, first_month=first, n_months=n_months)
 
@@ -150,7 +154,7 @@ def _months_between(later: str, earlier: str) -> str:
     return f"(YEAR({later})-YEAR({earlier}))*12+MONTH({later})-MONTH({earlier})"
 
 
-def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str, int],
+def _monthly_table(sheet: NewSheet, first: int, n_months: int, util_cols: int, styles: dict[str, int],
                    serial: Callable[[dt.date], float]) -> None:
     h = MONTH_HEADER_ROW
     headers = {COL["month"]: "month", COL["n"]: "n (market)", COL["m"]: "m (deal)", COL["spot"]: "spot",
@@ -165,7 +169,7 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, styles: dict[str,
     r0, r1 = h + 1, h + n_months
     month_col = column_letter(COL["month"])
     realised_col = column_letter(COL["realised"])
-    util_range = f"$B${UTIL_ROW}:${column_letter(1 + UTIL_COLS)}${UTIL_ROW}"
+    util_range = f"$B${UTIL_ROW}:${column_letter(1 + util_cols)}${UTIL_ROW}"
     for i in range(n_months):
         row = r0 + i
         a = f"{month_col}{row}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from lxml import etree
 
 from engine.patch.curve_sheet import SHEET_NAME, CurveSheetLayout, build_curve_sheet
 from engine.errors import TemplateError
-from engine.xlsx.package import CT_WORKSHEET, NS_R, REL_STYLES, REL_WORKSHEET, Package, m, register_sheet_title
+from engine.xlsx.package import Package
+from engine.xlsx.workbook import add_sheet, styles_part
 from engine.template.profile import TemplateProfile
 from engine.refs import CellRef
 from engine.xlsx.sheet import SheetXml, array_covering, array_ranges, expand_shared_formula, split_array_formula
@@ -60,13 +60,6 @@ def curve_styles(book: StyleBook) -> dict[str, int]:
     }
 
 
-def styles_part(package: Package) -> str:
-    part = package.related_part(package.workbook_part(), REL_STYLES)
-    if part is None or not package.has(part):
-        raise TemplateError("the workbook has no styles part; re-save it in Excel")
-    return part
-
-
 def apply_patch(
     package: Package,
     *,
@@ -91,28 +84,9 @@ def apply_patch(
     new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles,
                                           date1904=date1904)
     package.write_xml(style_name, book.root)
-    curve_part = add_sheet(package, new_sheet.to_root())
+    curve_part = add_sheet(package, new_sheet.to_root(), SHEET_NAME)
     changes = _rewire(package, profile.rent, layout, changed, old_values)
     return PatchResult(changes=changes, layout=layout, curve_part=curve_part, styles=styles)
-
-
-def add_sheet(package: Package, root: etree._Element, name: str = SHEET_NAME) -> str:
-    """Append a new worksheet part named ``name``; returns the part name."""
-    part = package.new_part_name("xl/worksheets/sheet{}.xml")
-    package.write_xml(part, root)
-    package.set_content_type(part, CT_WORKSHEET)
-    wb_part = package.workbook_part()
-    rel_id = package.add_relationship(wb_part, REL_WORKSHEET, part)
-    wb = package.xml(wb_part)
-    sheets_el = wb.find(m("sheets"))
-    next_id = 1 + max((int(el.get("sheetId", "0")) for el in sheets_el), default=0)
-    el = etree.SubElement(sheets_el, m("sheet"))
-    el.set("name", name)
-    el.set("sheetId", str(next_id))
-    el.set(f"{{{NS_R}}}id", rel_id)
-    package.write_xml(wb_part, wb)
-    register_sheet_title(package, name)
-    return part
 
 
 def _rewire(

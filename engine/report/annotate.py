@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from lxml import etree
 
-from engine.xlsx.package import CT_COMMENTS, CT_VML, NS_MAIN, NS_R, REL_COMMENTS, REL_VML, Package, m
-from engine.patch.rewire import PatchResult, styles_part
+from engine.xlsx.comments import add_notes
+from engine.xlsx.package import Package, m
+from engine.patch.rewire import PatchResult
+from engine.xlsx.workbook import styles_part
 from engine.refs import CellRef, format_range
 from engine.xlsx.sheet import SheetXml, insert_in_order
 from engine.xlsx.styles import StyleBook, StyleSpec
 
 AUTHOR = "gpucredit"
 CHANGED_FILL = "FFFCE4D6"
-NS_V, NS_O, NS_X = ("urn:schemas-microsoft-com:vml", "urn:schemas-microsoft-com:office:office",
-                    "urn:schemas-microsoft-com:office:excel")
 
 
 def annotate(package: Package, patch: PatchResult, *, comment_lines: list[str],
@@ -36,7 +35,7 @@ def annotate(package: Package, patch: PatchResult, *, comment_lines: list[str],
         for cell, _text in notes:
             base = sheet.style_of(cell.row, cell.col)
             sheet.set_style(cell.row, cell.col, book.add(StyleSpec(fill=CHANGED_FILL), base_xf=base))
-        _add_comments(package, part, sheet, notes)
+        add_notes(package, part, sheet, notes, author=AUTHOR)
         package.write_xml(part, sheet.root)
     if dscr and covenant and dxf is not None:
         _mark_dscr(package, dscr, covenant, dxf)
@@ -56,89 +55,3 @@ def _mark_dscr(package: Package, dscr: tuple[CellRef, ...], covenant: str, dxf: 
     etree.SubElement(rule, m("formula")).text = covenant
     insert_in_order(root, cf)
     package.write_xml(part, root)
-
-
-def _add_comments(package: Package, part: str, sheet: SheetXml, notes: list[tuple[CellRef, str]]) -> None:
-    comments_part = package.related_part(part, REL_COMMENTS)
-    if comments_part is None:
-        comments_part = package.new_part_name("xl/comments{}.xml")
-        root = etree.Element(m("comments"), nsmap={None: NS_MAIN})
-        etree.SubElement(etree.SubElement(root, m("authors")), m("author")).text = AUTHOR
-        etree.SubElement(root, m("commentList"))
-        package.add_relationship(part, REL_COMMENTS, comments_part)
-        package.set_content_type(comments_part, CT_COMMENTS)
-    else:
-        root = package.xml(comments_part)
-    authors = root.find(m("authors"))
-    names = [a.text for a in authors]
-    if AUTHOR not in names:
-        etree.SubElement(authors, m("author")).text = AUTHOR
-        names.append(AUTHOR)
-    clist = root.find(m("commentList"))
-    taken = {c.get("ref") for c in clist}
-    for cell, text in notes:
-        if cell.a1 in taken:  # keep the lender's note; ours goes first in the same comment
-            existing = next(c for c in clist if c.get("ref") == cell.a1).find(m("text"))
-            bare = existing.find(m("t"))
-            if bare is not None:  # a plain-text note: make it a run, since runs cannot follow a bare <t>
-                existing.remove(bare)
-                run = etree.Element(m("r"))
-                run.append(bare)
-                existing.insert(0, run)
-            existing.insert(0, _run(text + "\n"))
-            continue
-        comment = etree.SubElement(clist, m("comment"))
-        comment.set("ref", cell.a1)
-        comment.set("authorId", str(names.index(AUTHOR)))
-        etree.SubElement(comment, m("text")).append(_run(text))
-    package.write_xml(comments_part, root)
-    _add_vml_shapes(package, part, sheet, [cell for cell, _ in notes if cell.a1 not in taken])
-
-
-def _run(text: str) -> etree._Element:
-    run = etree.Element(m("r"))
-    t = etree.SubElement(run, m("t"))
-    t.text = text
-    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-    return run
-
-
-def _add_vml_shapes(package: Package, part: str, sheet: SheetXml, cells: list[CellRef]) -> None:
-    vml_part = package.related_part(part, REL_VML)
-    if vml_part is None:
-        vml_part = package.new_part_name("xl/drawings/vmlDrawing{}.vml")
-        root = etree.fromstring(_VML_HEAD.encode())
-        rel_id = package.add_relationship(part, REL_VML, vml_part)
-        package.ensure_default_content_type("vml", CT_VML)
-        legacy = etree.Element(m("legacyDrawing"))
-        legacy.set(f"{{{NS_R}}}id", rel_id)
-        insert_in_order(sheet.root, legacy)
-    else:
-        root = package.xml(vml_part)
-    ids = [int(n) for n in re.findall(r"_x0000_s(\d+)", etree.tostring(root).decode())]
-    next_id = max([1024, *ids]) + 1
-    for cell in cells:
-        shape = etree.fromstring(_VML_SHAPE.format(
-            id=next_id, col=cell.col - 1, row=cell.row - 1, c1=cell.col, r1=max(cell.row - 2, 0),
-            c2=cell.col + 2, r2=cell.row + 3).encode())
-        root.append(shape)
-        next_id += 1
-    package.write(vml_part, etree.tostring(root))
-
-
-_VML_HEAD = (
-    f'<xml xmlns:v="{NS_V}" xmlns:o="{NS_O}" xmlns:x="{NS_X}">'
-    '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="1"/></o:shapelayout>'
-    '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
-    '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype></xml>'
-)
-_VML_SHAPE = (
-    f'<v:shape xmlns:v="{NS_V}" xmlns:o="{NS_O}" xmlns:x="{NS_X}" id="_x0000_s{{id}}" type="#_x0000_t202" '
-    'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:240pt;height:80pt;z-index:1;'
-    'visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
-    '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
-    '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/></v:textbox>'
-    '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-    '<x:Anchor>{c1}, 15, {r1}, 10, {c2}, 15, {r2}, 4</x:Anchor><x:AutoFill>False</x:AutoFill>'
-    '<x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>'
-)

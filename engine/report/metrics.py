@@ -77,13 +77,15 @@ def read_lines(ev: Evaluation, profile: TemplateProfile) -> StateLines:
         covenant = value if isinstance(value, float) else None
     else:
         covenant = profile.covenant
-    return StateLines(rent=_numbers(ev, profile.rent), dscr=dscr_values, cfads=cfads, debt_service=debt_service,
+    return StateLines(rent=_numbers(ev, profile.rent, blank=0.0), dscr=dscr_values, cfads=cfads, debt_service=debt_service,
                       closing_balance=line("closing_balance"), interest=line("interest"), covenant=covenant)
 
 
-def _numbers(ev: Evaluation, cells: tuple[CellRef, ...]) -> np.ndarray:
+def _numbers(ev: Evaluation, cells: tuple[CellRef, ...], *, blank: float = np.nan) -> np.ndarray:
+    """The cells' numbers; NaN for text, errors and (unless ``blank`` says otherwise) empty cells."""
     values = [ev.get(c.sheet, c.row, c.col) for c in cells]
-    return np.array([v if isinstance(v, float) and not isinstance(v, bool) else np.nan for v in values])
+    return np.array([blank if v is None else v if isinstance(v, float) and not isinstance(v, bool) else np.nan
+                     for v in values])
 
 
 def rate_per_period(lines: StateLines) -> float | None:

@@ -17,7 +17,7 @@ import numpy as np
 from engine.xlsx.charts import LineChart, Series, add_charts
 from engine.report.metrics import StateLines
 from engine.xlsx.package import Package
-from engine.patch.rewire import add_sheet
+from engine.xlsx.workbook import add_sheet
 from engine.template.profile import TemplateProfile
 from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef, column_letter
@@ -121,7 +121,7 @@ def _period_table(sheet: NewSheet, profile: TemplateProfile, grid: PeriodGrid, b
         c = {k: f"{column_letter(v)}{row}" for k, v in COLS.items()}
         sheet.value(row, COLS["end"], date_to_serial(grid.ends[p], date1904=date1904), styles["date"])
         sheet.value(row, COLS["label"], grid.ends[p].isoformat(), None)
-        sheet.value(row, COLS["rent_before"], float(before.rent[p]), styles["num2"])
+        sheet.value(row, COLS["rent_before"], _number(before.rent[p]), styles["num2"])
         sheet.formula(row, COLS["rent_after"], profile.rent[p].formula_ref(absolute=False), styles["num2"])
         sheet.value(row, COLS["dscr_before"], before.dscr[p], styles["ratio"])
         if "dscr" in metrics:
@@ -141,8 +141,8 @@ def _period_table(sheet: NewSheet, profile: TemplateProfile, grid: PeriodGrid, b
             sheet.formula(row, COLS["balance"], metrics["closing_balance"][p].formula_ref(absolute=False),
                           styles["num2"])
         if collateral is not None:
-            sheet.value(row, COLS["forced"], float(collateral[1][p]), styles["num2"])
-            sheet.value(row, COLS["orderly"], float(collateral[0][p]), styles["num2"])
+            sheet.value(row, COLS["forced"], _number(collateral[1][p]), styles["num2"])
+            sheet.value(row, COLS["orderly"], _number(collateral[0][p]), styles["num2"])
 
 
 def finish_summary(package: Package, layout: SummaryLayout, *, after: Evaluation, metrics_after: CreditMetrics,
@@ -185,13 +185,18 @@ def _charts(layout: SummaryLayout, after: Evaluation) -> list[LineChart]:
     ]
 
 
+def _number(value: float) -> float | str:
+    """A per-period number for a cell; a period with none (NaN: the cell held no number) reads n/a."""
+    return float(value) if math.isfinite(float(value)) else "n/a"
+
+
 def _metric_value(key: str, value: object, date1904: bool) -> float | str | None:
     if value is None:
         return "none" if key in ("first_breach", "mismatch_date") else "n/a"
     if isinstance(value, dt.date):
         return date_to_serial(value, date1904=date1904)
     if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(float(value)) else "n/a (no collateral value)"
+        return float(value) if math.isfinite(float(value)) else "n/a"
     return str(value)
 
 

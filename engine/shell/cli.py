@@ -178,7 +178,8 @@ def inspect_cmd(
     from engine.template.profile import profile_to_toml
     from engine.formula.evaluate import evaluate
     from engine.formula.reconcile import reconcile
-    from engine.xlsx.load import load, write_atomic
+    from engine.xlsx.load import load
+    from engine.xlsx.save import write_atomic
 
     def run() -> None:
         source = load(input)
@@ -353,6 +354,9 @@ def _render_batch(rows: list[Any]) -> None:
     out_console.print(table)
 
 
+INTERNAL_ERROR = 3  # a gpucredit bug, not a problem with the input (docs/decisions/errors.md)
+
+
 def _guard(fn: Any) -> None:
     try:
         fn()
@@ -361,6 +365,15 @@ def _guard(fn: Any) -> None:
             raise
         err_console.print(f"error: {exc.one_line()}", markup=False)
         raise typer.Exit(1) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message instead of a traceback
+        if _state["debug"]:
+            raise
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        err_console.print(f"error: internal error in gpucredit (a bug, not a problem with your file): {detail}; "
+                          "please report it with the output of `gpucredit --debug ...`", markup=False)
+        raise typer.Exit(INTERNAL_ERROR) from None
 
 
 def _fmt(x: float | None, spec: str) -> str:

@@ -1,12 +1,10 @@
-"""Safe loading of a workbook package, cached-value writing and the atomic save."""
+"""Safe loading of a workbook package: limits, well-formedness, hostile-input guards."""
 
 from __future__ import annotations
 
 import io
-import os
 import posixpath
 import re
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -17,14 +15,12 @@ from lxml import etree
 from engine.errors import (
     ExternalLinkError,
     FileMissingError,
+    MalformedWorkbookError,
     NotAWorkbookError,
-    OutputError,
+    UnsafeWorkbookError,
     WorkbookTooLargeError,
 )
-from engine.xlsx.package import REL_CALC_CHAIN, Package, m
-from engine.formula.evaluate import Evaluation, check_values
-from engine.xlsx.sheet import SheetXml, array_members, set_cached_value
-from engine.values import CellValue
+from engine.xlsx.package import Package, m
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO 2.3.4); names are UTF-16LE.
@@ -169,7 +165,7 @@ def _refuse_dtds(package: Package, path: Path) -> None:
     for name in package.names():
         head = package.read(name)[:4096]
         if name.endswith((".xml", ".rels", ".vml")) and (b"<!DOCTYPE" in head or b"<!ENTITY" in head):
-            raise WorkbookTooLargeError(
+            raise UnsafeWorkbookError(
                 f"part {name} declares a DTD or entities, which workbooks never need (possible XML bomb); "
                 "refusing it", path=path)
 
@@ -202,7 +198,71 @@ def _check_limits(infos: list[zipfile.ZipInfo], limits: Limits, path: Path) -> N
             f"(limit {limits.max_ratio:g}); refusing a possible zip bomb", path=path)
 
 
-_C, _F, _ROW = m("c"), m("f"), m("row")
+_C, _F, _ROW, _XF, _SHEET, _NUMFMT, _CFRULE = (m("c"), m("f"), m("row"), m("xf"), m("sheet"), m("numFmt"),
+                                             m("cfRule"))
+_CELL_REF = re.compile(r"\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6}")
+_CELL_TYPES = frozenset(("n", "s", "str", "inlineStr", "b", "e", "d"))
+_FORMULA_TYPES = frozenset(("normal", "array", "shared", "dataTable"))
+_XF_IDS = ("numFmtId", "fontId", "fillId", "borderId", "xfId")
+_MAX_ID = 2**31 - 1
+
+
+def _whole(text: str | None, low: int, high: int) -> bool:
+    return text is not None and text.isdigit() and low <= int(text) <= high
+
+
+def _grid_ref(text: str) -> bool:
+    """``A1`` or ``A1:C9`` inside Excel's grid (XFD1048576)."""
+    for part in text.split(":", 1):
+        if not _CELL_REF.fullmatch(part):
+            return False
+        letters = part.replace("$", "").rstrip("0123456789")
+        col = 0
+        for ch in letters:
+            col = col * 26 + ord(ch) - 64
+        if col > 16_384 or int(part.replace("$", "")[len(letters):]) > 1_048_576:
+            return False
+    return True
+
+
+def _attribute_problem(el: etree._Element) -> str | None:
+    """What is wrong with an attribute Excel always writes in one form (a cell address, a row number,
+    a style index, a formula kind); None when nothing is. Checked once here, so later steps can
+    trust the package."""
+    get = el.get
+    if el.tag == _C:
+        if get("r") is not None and not _grid_ref(get("r", "")) or ":" in get("r", ""):
+            return f"cell address r={get('r', '')[:20]!r}"
+        if get("s") is not None and not _whole(get("s"), 0, _MAX_ID):
+            return f"style index s={get('s', '')[:20]!r}"
+        if get("t") is not None and get("t") not in _CELL_TYPES:
+            return f"cell type t={get('t', '')[:20]!r}"
+    elif el.tag == _ROW:
+        if get("r") is not None and not _whole(get("r"), 1, 1_048_576):
+            return f"row number r={get('r', '')[:20]!r}"
+        if get("s") is not None and not _whole(get("s"), 0, _MAX_ID):
+            return f"row style s={get('s', '')[:20]!r}"
+    elif el.tag == _F:
+        if get("t") is not None and get("t") not in _FORMULA_TYPES:
+            return f"formula type t={get('t', '')[:20]!r}"
+        if get("si") is not None and not _whole(get("si"), 0, _MAX_ID):
+            return f"shared formula index si={get('si', '')[:20]!r}"
+        if get("ref") is not None and not _grid_ref(get("ref", "")):
+            return f"formula range ref={get('ref', '')[:20]!r}"
+        for key in ("r1", "r2"):
+            if get(key) is not None and not _grid_ref(get(key, "")):
+                return f"data table input {key}={get(key, '')[:20]!r}"
+    elif el.tag == _XF:
+        for key in _XF_IDS:
+            if get(key) is not None and not _whole(get(key), 0, _MAX_ID):
+                return f"style attribute {key}={get(key, '')[:20]!r}"
+    elif el.tag == _SHEET and get("sheetId") is not None and not _whole(get("sheetId"), 0, _MAX_ID):
+        return f"sheet id sheetId={get('sheetId', '')[:20]!r}"
+    elif el.tag == _NUMFMT and get("numFmtId") is not None and not _whole(get("numFmtId"), 0, _MAX_ID):
+        return f"number format id numFmtId={get('numFmtId', '')[:20]!r}"
+    elif el.tag == _CFRULE and get("priority") is not None and not _whole(get("priority"), 0, _MAX_ID):
+        return f"conditional format priority={get('priority', '')[:20]!r}"
+    return None
 
 
 def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
@@ -215,10 +275,17 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
     """
     where = sheet if sheet is not None else name
     cells = 0
-    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=(_C, _F, _ROW), load_dtd=False,
+    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=(_C, _F, _ROW, _XF, _SHEET, _NUMFMT, _CFRULE), load_dtd=False,
                              no_network=True, resolve_entities=False, remove_comments=True)
     try:
         for _event, el in events:
+            problem = _attribute_problem(el)
+            if problem is not None:
+                where_cell = el.get("r") if el.tag == _C and problem.startswith("style") else None
+                raise MalformedWorkbookError(
+                    f"part {name} holds a {problem}, which Excel never writes; the file is damaged or was "
+                    "written by another program — re-save it in Excel", path=path,
+                    sheet=sheet, cell=where_cell[:20] if where_cell else None)
             if el.tag == _F:
                 _check_formula(el, where, links, limits, path)
                 continue
@@ -234,7 +301,7 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
                 del parent[0]
         if events.root is not None and events.root.getroottree().docinfo.internalDTD is not None:
             # entities were left unexpanded above (resolve_entities=False), so reaching here was safe
-            raise WorkbookTooLargeError(
+            raise UnsafeWorkbookError(
                 f"part {name} declares a DTD or entities, which workbooks never need (possible XML bomb); "
                 "refusing it", path=path)
     except etree.XMLSyntaxError as exc:
@@ -299,92 +366,3 @@ def _short(exc: BaseException) -> str:
     """An exception's message on one line and at most 200 characters (messages quote hostile input)."""
     text = " ".join(str(exc).split())
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
-                        keep: set[tuple[str, int, int]] | None = None) -> int:
-    """Write every formula cell's value into its sheet part; returns the number of formula cells.
-
-    Cells in ``keep`` (sheet, row, column) keep the value already cached in the file.
-
-    Raises
-    ------
-    EvaluationError
-        When a value cannot be trusted (see :func:`engine.formula.evaluate.check_values`); nothing
-        is written then.
-    """
-    sheets = []
-    values: dict[tuple[str, int, int], CellValue] = {}
-    formulas: dict[tuple[str, int, int], str] = {}
-    for entry in package.sheets():
-        if not package.has(entry.part):
-            continue
-        sheet = SheetXml(package.xml(entry.part))
-        cells = list(sheet.formula_cells())
-        kept = keep or set()
-        cells = [(row, col, c_el) for row, col, c_el in cells if (entry.name, row, col) not in kept]
-        for row, col, c_el in cells:
-            key = (entry.name, row, col)
-            values[key] = evaluation.get(entry.name, row, col)
-            formulas[key] = c_el.findtext(m("f")) or ""
-        members = [(row, col) for row, col in array_members(sheet) if (entry.name, row, col) not in kept]
-        for row, col in members:
-            values[(entry.name, row, col)] = evaluation.get(entry.name, row, col)
-        sheets.append((entry, sheet, cells, members))
-    check_values(values, formulas, path=path)
-    for entry, sheet, cells, members in sheets:
-        for row, col, c_el in cells:
-            set_cached_value(c_el, values[(entry.name, row, col)])
-        for row, col in members:
-            set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
-        if cells:
-            package.write_xml(entry.part, sheet.root)
-    return len(formulas)
-
-
-def prepare_for_recalc_on_open(package: Package) -> None:
-    """Set full-calculation-on-load and drop ``calcChain.xml`` (Excel rebuilds it)."""
-    wb_part = package.workbook_part()
-    root = package.xml(wb_part)
-    calc = root.find(m("calcPr"))
-    if calc is None:
-        calc = etree.Element(m("calcPr"))
-        anchor = None
-        for tag in ("definedNames", "sheets"):
-            anchor = root.find(m(tag))
-            if anchor is not None:
-                break
-        (anchor.addnext(calc) if anchor is not None else root.append(calc))
-    calc.set("fullCalcOnLoad", "1")
-    package.write_xml(wb_part, root)
-    for target in package.remove_relationships(wb_part, REL_CALC_CHAIN):
-        package.delete(target)
-        package.remove_content_type(target)
-
-
-def write_atomic(data: bytes, out: Path, *, force: bool) -> None:
-    """Write ``data`` to ``out`` through a temporary file in the same folder and a rename."""
-    if out.exists() and not force:
-        raise OutputError("output file exists; pass --force to overwrite it", path=out)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        problem = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise OutputError(f"output folder {folder} {problem}", path=out)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write in {folder}: {exc.strerror}", path=out) from exc
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the output normal permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise OutputError(f"could not write the output: {exc.strerror}", path=out) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

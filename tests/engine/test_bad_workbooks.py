@@ -13,8 +13,14 @@ import pytest
 from conftest import TEMPLATES
 from engine import convert as convert_module
 from engine.convert import convert
-from engine.errors import (ConsistencyError, EvaluationError, OutputError, TemplateError,
-                           WorkbookTooLargeError)
+from engine.errors import (
+    ConsistencyError,
+    EvaluationError,
+    OutputError,
+    TemplateError,
+    UnsafeWorkbookError,
+    WorkbookTooLargeError,
+)
 from engine.xlsx.load import Limits, load
 
 
@@ -144,7 +150,7 @@ def test_xml_entities_are_refused(tmp_path, payload):
     with zipfile.ZipFile(src, "w") as zf:
         for name, data in parts.items():
             zf.writestr(name, data)
-    with pytest.raises(WorkbookTooLargeError) as err:
+    with pytest.raises(UnsafeWorkbookError) as err:
         convert(src, tmp_path / "out.xlsx")
     assert "xl/sharedStrings.xml" in str(err.value) and "entities" in str(err.value)
     assert not (tmp_path / "out.xlsx").exists()

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import TEMPLATES
 from engine.convert import CurveChoice, convert
-from engine.errors import UnsupportedFunctionError
+from engine.errors import UnsupportedFeatureError
 
 RATES = (0.05, 0.07, 0.09)
 TERMS = (8, 10, 12)
@@ -78,7 +78,7 @@ def test_one_and_two_variable_tables_match_a_loop(tmp_path):
 
 def test_a_formula_reading_a_table_is_refused_by_name(tmp_path):
     src = _with_tables(tmp_path, feed_table=True)
-    with pytest.raises(UnsupportedFunctionError) as err:
+    with pytest.raises(UnsupportedFeatureError) as err:
         convert(src, tmp_path / "out.xlsx")
     assert "What-If data table Inputs!G41:G43" in str(err.value)
     assert not (tmp_path / "out.xlsx").exists()

@@ -19,7 +19,7 @@ from engine.xlsx.package import Package, m
 from engine.formula.evaluate import evaluate
 from engine.refs import parse_cell
 from engine.values import ExcelError
-from engine.xlsx.load import write_cached_values
+from engine.formula.cached import write_cached_values
 
 DATA = [3, 1, 2, 3, 5]  # Data!A1:A5
 LABELS = ["c", "a", "b", "c", "e"]  # Data!B1:B5
@@ -103,7 +103,7 @@ def test_results_are_written_back_as_spills(computed, name, spill, formula, expe
 
 def test_a_lambda_over_a_computed_array_is_refused_by_name(tmp_path):
     """MAP over an array computed on the fly is not unrolled: the engine's #NAME? names MAP."""
-    from engine.formula.evaluate import check_values
+    from engine.formula.support import check_values
 
     path = tmp_path / "computed.xlsx"
     wb = xlsxwriter.Workbook(str(path), {"use_future_functions": True})

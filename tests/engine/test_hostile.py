@@ -25,7 +25,7 @@ import pytest
 from conftest import ROOT, TEMPLATES, parts_of, write_parts
 from hypothesis import HealthCheck, given, settings
 
-from engine.xlsx import load as workbook_module
+from engine.xlsx import save as workbook_module
 from engine.convert import convert
 from engine.errors import (
     EvaluationError,
@@ -33,6 +33,7 @@ from engine.errors import (
     NotAWorkbookError,
     OutputError,
     ExternalLinkError,
+    UnsafeWorkbookError,
     WorkbookTooLargeError,
 )
 from engine.xlsx.load import Limits, load
@@ -203,7 +204,7 @@ def test_dtd_after_a_long_comment_is_still_refused(tmp_path):
     parts = parts_of(src)
     parts["xl/sharedStrings.xml"] = payload
     write_parts(src, parts)
-    refused(src, tmp_path / "out.xlsx", WorkbookTooLargeError, "xl/sharedStrings.xml", "entities")
+    refused(src, tmp_path / "out.xlsx", UnsafeWorkbookError, "xl/sharedStrings.xml", "entities")
 
 
 # -- cells per sheet and formula length -----------------------------------------------------------------

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from openpyxl.utils.cell import column_index_from_string
 
+from engine.template.detect.report import Candidate
 from engine.template.detect.scan import Sheet, WorkbookScan, line_label
 from engine.template.detect.timelines import Run
 from engine.template.detect.vocab import (
@@ -29,9 +28,6 @@ from engine.template.detect.vocab import (
 from engine.errors import DetectionError
 from engine.refs import CellRef, format_range
 from engine.values import ExcelError
-
-if TYPE_CHECKING:
-    from engine.template.detect.search import Candidate, Detection
 
 
 @dataclass(frozen=True)
@@ -115,20 +111,17 @@ def _best_line(lines: list[Line], patterns: tuple[re.Pattern[str], ...],
     return None
 
 
-class LineSearch(WorkbookScan):
+class LineSearch:
     """Finds the rent line among the labelled lines of every frame, then the debt lines and covenant."""
 
-    result: Detection
-    lines: dict[int, list[Line]]  # the labelled lines of each frame, by id(frame)
+    def __init__(self, scan: WorkbookScan, lines: dict[int, list[Line]]) -> None:
+        self.scan = scan
+        self.lines = lines  # the labelled lines of each frame, by id(frame)
 
-    def _candidate(self, line: Line, kind: str, note: str) -> Candidate:
-        """``line`` as a candidate for the inspect report; the search in ``engine/template/detect/search.py`` builds it."""
-        raise NotImplementedError
-
-    def _rent(self, frames: list[tuple[Sheet, Run]], lines: dict[int, list[Line]]) -> Line:
+    def rent(self, frames: list[tuple[Sheet, Run]], lines: dict[int, list[Line]]) -> Line:
         named = self._named_line("rent", frames)
         if named is not None:
-            self._note("rent", format_range(named.cells), "high", f"defined name {self.names['rent'][0]}")
+            self.scan.note("rent", format_range(named.cells), "high", f"defined name {self.scan.names['rent'][0]}")
             return named
         scored: list[tuple[int, Line]] = []
         for sheet, frame in frames:
@@ -136,7 +129,7 @@ class LineSearch(WorkbookScan):
                 tier = rent_tier(line.label)
                 kind = revenue_kind(line.label)
                 if tier == 0 and kind:
-                    self.result.revenue_lines.append(self._candidate(line, kind, f"{kind}, not rent"))
+                    self.scan.report.revenue_lines.append(Candidate(line.label, line.cells, kind, f"{kind}, not rent"))
                 if tier and _numeric(sheet, line):
                     scored.append((tier, line))
         if not scored:
@@ -145,26 +138,26 @@ class LineSearch(WorkbookScan):
         best = [line for t, line in scored if t == top]
         for tier, line in scored:
             if tier < top:
-                self.result.revenue_lines.append(self._candidate(
-                    line, TIER_KIND[tier], f"{TIER_KIND[tier]}; a {TIER_KIND[top]} line ranks above"))
+                self.scan.report.revenue_lines.append(Candidate(
+                    line.label, line.cells, TIER_KIND[tier], f"{TIER_KIND[tier]}; a {TIER_KIND[top]} line ranks above"))
         chosen = self._narrow(best)
         for line in best:
-            self.result.rent_candidates.append(self._candidate(
-                line, TIER_KIND[top], "chosen" if line in chosen else self._why_not(line, chosen)))
+            self.scan.report.rent_candidates.append(Candidate(
+                line.label, line.cells, TIER_KIND[top], "chosen" if line in chosen else self._why_not(line, chosen)))
         if len(chosen) > 1:
             listed = "; ".join(f"'{line.label}' at {format_range(line.cells)}" for line in chosen)
-            raise self.fail(f"several lines could be the rent: {listed}; pass --profile to choose "
+            raise self.scan.fail(f"several lines could be the rent: {listed}; pass --profile to choose "
                             "(gpucredit inspect --write-profile writes one to edit)", sheet=chosen[0].frame.sheet)
         line = chosen[0]
         confidence = {3: "high" if len(best) == 1 else "medium", 2: "medium", 1: "low"}[top]
-        self._note("rent", format_range(line.cells), confidence, f"label '{line.label}' ({TIER_KIND[top]})")
+        self.scan.note("rent", format_range(line.cells), confidence, f"label '{line.label}' ({TIER_KIND[top]})")
         return line
 
     def _narrow(self, best: list[Line]) -> list[Line]:
         """Drop hidden helpers, lines derived from another candidate, and frames without debt lines."""
         visible = [line for line in best if not line.hidden] or best
         upstream = [line for line in visible
-                    if not any(o is not line and _reads(self.sheets[line.frame.sheet], line, o) for o in visible)]
+                    if not any(o is not line and _reads(self.scan.sheets[line.frame.sheet], line, o) for o in visible)]
         chosen = upstream or visible
         if len({id(line.frame) for line in chosen}) > 1:
             scores = {id(line.frame): self._debt_lines(line.frame) for line in chosen}
@@ -175,7 +168,7 @@ class LineSearch(WorkbookScan):
     def _why_not(self, line: Line, chosen: list[Line]) -> str:
         if line.hidden:
             return "hidden helper line"
-        if any(_reads(self.sheets[line.frame.sheet], line, o) for o in chosen):
+        if any(_reads(self.scan.sheets[line.frame.sheet], line, o) for o in chosen):
             return "derived from the chosen line"
         return "on a sheet without debt lines"
 
@@ -185,58 +178,58 @@ class LineSearch(WorkbookScan):
         return sum(any(p.search(lab) for p in METRICS[key][0] for lab in labels) for key in METRICS) + \
             any(balance.search(lab) for lab in labels)
 
-    def _main_frame(self, frames: list[tuple[Sheet, Run]]) -> tuple[Sheet, Run]:
+    def main_frame(self, frames: list[tuple[Sheet, Run]]) -> tuple[Sheet, Run]:
         """The frame an analyst would call the model: most debt lines, then most income lines."""
         def score(item: tuple[Sheet, Run]) -> tuple[int, int, int]:
             frame = item[1]
-            income = sum(c.cells[0].sheet == frame.sheet for c in self.result.revenue_lines)
+            income = sum(c.cells[0].sheet == frame.sheet for c in self.scan.report.revenue_lines)
             return (-self._debt_lines(frame), -income, frame.rank()[0])
         return min(frames, key=score)
 
     def _no_rent(self, frames: list[tuple[Sheet, Run]]) -> DetectionError:
-        sheet, frame = self._main_frame(frames)
+        sheet, frame = self.main_frame(frames)
         found = f"found a timeline at {format_range(frame.cells())} ('{frame.label}') but no line labelled " \
                 "rent, rental income or lease revenue"
-        lines = sorted(self.result.revenue_lines, key=lambda c: c.cells[0].sheet != sheet.title)
+        lines = sorted(self.scan.report.revenue_lines, key=lambda c: c.cells[0].sheet != sheet.title)
         if lines:
             seen: dict[str, Candidate] = {}
             for c in lines:
                 seen.setdefault(c.label, c)
             listed = "; ".join(f"'{c.label}' at {format_range(c.cells)} ({c.kind})" for c in list(seen.values())[:4])
             found += f"; the income lines are {listed}, not rent"
-        return self.fail(found + "; pass --profile with [rent] cells if one of them is the rent", sheet=sheet.title)
+        return self.scan.fail(found + "; pass --profile with [rent] cells if one of them is the rent", sheet=sheet.title)
 
-    def _metrics(self, frames: list[tuple[Sheet, Run]], lines: dict[int, list[Line]],
+    def metrics(self, frames: list[tuple[Sheet, Run]], lines: dict[int, list[Line]],
                  frame: Run) -> dict[str, tuple[CellRef, ...]]:
         """Debt lines on the rent's frame first, then on frames with the same periods (another sheet)."""
         same = [frame] + [f for _, f in frames if f is not frame and f.values == frame.values and f.kind == frame.kind]
         out: dict[str, tuple[CellRef, ...]] = {}
         for key, (patterns, exclude) in METRICS.items():
-            named = self._named_line(key, [(self.sheets[f.sheet], f) for f in same])
+            named = self._named_line(key, [(self.scan.sheets[f.sheet], f) for f in same])
             if named is not None:
                 out[key] = named.cells
-                self._note(key, format_range(named.cells), "high", f"defined name {self.names[key][0]}")
+                self.scan.note(key, format_range(named.cells), "high", f"defined name {self.scan.names[key][0]}")
                 continue
             for candidate_frame in same:
                 hit = _best_line(lines[id(candidate_frame)], patterns, exclude)
                 if hit is not None:
                     line, confidence = hit
                     out[key] = line.cells
-                    self._note(key, format_range(out[key]), confidence, f"label '{line.label}'")
+                    self.scan.note(key, format_range(out[key]), confidence, f"label '{line.label}'")
                     break
         if "dscr" not in out:
             how = "not in the template; computed as CFADS / debt service" if {"cfads", "debt_service"} <= set(out) \
                 else "not found, and no CFADS and debt service to compute it from"
-            self._note("dscr", "–", "medium" if "cfads" in out else "low", how)
+            self.scan.note("dscr", "–", "medium" if "cfads" in out else "low", how)
         return out
 
-    def _covenant(self) -> CellRef | None:
-        named = self.names.get("covenant")
+    def covenant(self) -> CellRef | None:
+        named = self.scan.names.get("covenant")
         if named is not None and len(named[1]) == 1:
-            self._note("covenant", str(named[1][0]), "high", f"defined name {named[0]}")
+            self.scan.note("covenant", str(named[1][0]), "high", f"defined name {named[0]}")
             return named[1][0]
         found: list[tuple[int, CellRef, str]] = []
-        for sheet, r, c, label in self._labelled_cells(COVENANT):
+        for sheet, r, c, label in self.scan.labelled_cells(COVENANT):
             if "breach" in normalise(label):
                 continue
             for rr, cc in [(r, c + k) for k in range(1, 5)] + [(r + 1, c)]:
@@ -246,17 +239,17 @@ class LineSearch(WorkbookScan):
                                   label))
                     break
         if not found:
-            self._note("covenant", "–", "low", "no covenant found; breaches are not counted")
+            self.scan.note("covenant", "–", "low", "no covenant found; breaches are not counted")
             return None
         found.sort(key=lambda f: f[0])
         pref, cell, label = found[0]
         distinct = {f[1] for f in found if f[0] == pref}
-        self._note("covenant", str(cell), "high" if len(distinct) == 1 else "medium", f"label '{label}'")
+        self.scan.note("covenant", str(cell), "high" if len(distinct) == 1 else "medium", f"label '{label}'")
         return cell
 
     def _named_line(self, key: str, frames: list[tuple[Sheet, Run]]) -> Line | None:
         """A defined name over one row/column of a frame, read at the frame's positions."""
-        entry = self.names.get(key)
+        entry = self.scan.names.get(key)
         if entry is None:
             return None
         name, cells = entry

@@ -17,6 +17,7 @@ from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
+from engine.template.detect.report import Detection, Finding
 from engine.template.detect.vocab import NAMES, normalise
 from engine.errors import DetectionError
 from engine.formula.evaluate import Evaluation, to_cell_value
@@ -140,15 +141,14 @@ def _defined_names(wb: openpyxl.Workbook) -> dict[str, tuple[str, tuple[CellRef,
 
 
 class WorkbookScan:
-    """One detection run's view of a workbook: sheet snapshots by title, defined names by profile field.
-
-    The searches built on it (``engine/template/detect/timelines.py``, ``engine/template/detect/lines.py``) record
-    what they find through :meth:`_note`, which the search in ``engine/template/detect/search.py`` implements.
+    """One detection run's view of a workbook: sheet snapshots by title, defined names by profile field,
+    and the :class:`~engine.template.detect.report.Detection` the searches record what they find in.
     """
 
     def __init__(self, source: Source, ev: Evaluation) -> None:
         self.source = source
         self.ev = ev
+        self.report = Detection(path=source.path)
         with warnings.catch_warnings():  # openpyxl warns about parts it drops (images, extensions); we only read cells
             warnings.simplefilter("ignore", UserWarning)
             wb = openpyxl.load_workbook(io.BytesIO(source.data), read_only=False, data_only=False)
@@ -159,11 +159,11 @@ class WorkbookScan:
     def fail(self, message: str, sheet: str | None = None) -> DetectionError:
         return DetectionError(message, path=self.source.path, sheet=sheet)
 
-    def _note(self, name: str, where: str, confidence: str, how: str) -> None:
+    def note(self, name: str, where: str, confidence: str, how: str) -> None:
         """Record where profile field ``name`` was found, how sure detection is, and how it knew."""
-        raise NotImplementedError
+        self.report.findings[name] = Finding(name, where, confidence, how)
 
-    def _labelled_cells(self, pattern: re.Pattern[str]) -> Iterable[tuple[Sheet, int, int, str]]:
+    def labelled_cells(self, pattern: re.Pattern[str]) -> Iterable[tuple[Sheet, int, int, str]]:
         for sheet in self.sheets.values():
             for (r, c), value in sorted(sheet.values.items()):
                 if isinstance(value, str) and pattern.search(normalise(value)):

@@ -201,10 +201,13 @@ def _near(a: Run, b: Run) -> bool:
     return abs(a.index - b.index) <= 12
 
 
-class TimelineSearch(WorkbookScan):
+class TimelineSearch:
     """Reads a frame as the profile's timeline; finds the timeline a defined name gives."""
 
-    def _timeline(self, sheet: Sheet, frame: Run) -> Timeline:
+    def __init__(self, scan: WorkbookScan) -> None:
+        self.scan = scan
+
+    def timeline(self, sheet: Sheet, frame: Run) -> Timeline:
         cells = frame.cells()
         where = format_range(cells)
         label = frame.label or "unlabelled"
@@ -212,24 +215,24 @@ class TimelineSearch(WorkbookScan):
             step = _months_between(frame.values[0], frame.values[1])
             kind, confidence, why = self._date_kind(frame)
             timeline = Timeline(cells=cells, kind=kind, frequency=Frequency(step))
-            self._note("timeline", where, "high", f"'{label}': {len(cells)} dates, {step} month(s) apart")
-            self._note("kind", kind, confidence, why)
-            self._note("frequency", Frequency(step).name.lower(), "high", "from the spacing of the dates")
+            self.scan.note("timeline", where, "high", f"'{label}': {len(cells)} dates, {step} month(s) apart")
+            self.scan.note("kind", kind, confidence, why)
+            self.scan.note("frequency", Frequency(step).name.lower(), "high", "from the spacing of the dates")
         elif frame.kind == "text":
             timeline = self._labelled(sheet, frame)
         elif frame.kind == "year":
             timeline = Timeline(cells=cells, kind="year", frequency=Frequency.ANNUAL)
-            self._note("timeline", where, "high", f"'{label}': years {frame.values[0]:.0f}–{frame.values[-1]:.0f}")
-            self._note("kind", "year", "medium" if "fy" in normalise(label).split() else "high",
+            self.scan.note("timeline", where, "high", f"'{label}': years {frame.values[0]:.0f}–{frame.values[-1]:.0f}")
+            self.scan.note("kind", "year", "medium" if "fy" in normalise(label).split() else "high",
                        "calendar years" + (" (a fiscal year starting in January; check)"
                                            if "fy" in normalise(label).split() else ""))
-            self._note("frequency", "annual", "high", "one year per period")
+            self.scan.note("frequency", "annual", "high", "one year per period")
         else:
             timeline = self._numbered(sheet, frame)
         try:
-            read_grid(self.ev, timeline, path=self.source.path, date1904=self.source.date1904)
+            read_grid(self.scan.ev, timeline, path=self.scan.source.path, date1904=self.scan.source.date1904)
         except GpuCreditError as exc:
-            raise self.fail(f"the timeline at {where} does not describe consecutive periods ({exc.message}); "
+            raise self.scan.fail(f"the timeline at {where} does not describe consecutive periods ({exc.message}); "
                             "pass --profile", sheet=sheet.title) from exc
         return timeline
 
@@ -239,7 +242,7 @@ class TimelineSearch(WorkbookScan):
             return "period_end", "high", f"label '{frame.label}'"
         if re.search(r"\bstart\w*\b|\bbegin\w*\b|\bfrom\b", label):
             return "period_start", "high", f"label '{frame.label}'"
-        dates = [serial_to_date(v, date1904=self.source.date1904) for v in frame.values]
+        dates = [serial_to_date(v, date1904=self.scan.source.date1904) for v in frame.values]
         if all(d.day == 1 for d in dates):
             return "period_start", "medium", "every date is the first of a month"
         if all((d + dt.timedelta(days=1)).day == 1 for d in dates):
@@ -255,9 +258,9 @@ class TimelineSearch(WorkbookScan):
         how = f"'{frame.label or 'unlabelled'}': text labels '{first}'–'{last}'"
         if years:
             how += f", the years read from {format_range(years)}"
-        self._note("timeline", format_range(cells), "medium" if years or not frame.label else "high", how)
-        self._note("kind", "label", k_conf, k_how)
-        self._note("frequency", freq.name.lower(), "high", "from the labels")
+        self.scan.note("timeline", format_range(cells), "medium" if years or not frame.label else "high", how)
+        self.scan.note("kind", "label", k_conf, k_how)
+        self.scan.note("frequency", freq.name.lower(), "high", "from the labels")
         return Timeline(cells=cells, kind="label", frequency=freq, fiscal_start_month=fiscal_month, years=years)
 
     def _fiscal_start(self, frame: Run, first: str) -> tuple[int, str, str]:
@@ -266,7 +269,7 @@ class TimelineSearch(WorkbookScan):
                                                                     normalise(frame.label))
         if not fiscal:
             return 1, "high", "text period labels; calendar periods"
-        for sheet, r, c, label in self._labelled_cells(FISCAL_LABEL):
+        for sheet, r, c, label in self.scan.labelled_cells(FISCAL_LABEL):
             for cc in range(c + 1, c + 5):
                 month = self._month_in(sheet, r, cc)
                 if month is not None:
@@ -280,7 +283,7 @@ class TimelineSearch(WorkbookScan):
         """The month a fiscal-year input names: a date, a month number or a month name."""
         value = sheet.values.get((r, c))
         if isinstance(value, float) and (r, c) in sheet.dated and 1 < value < 2_958_465:
-            return serial_to_date(value, date1904=self.source.date1904).month
+            return serial_to_date(value, date1904=self.scan.source.date1904).month
         if isinstance(value, float) and value.is_integer() and 1 <= value <= 12:
             return int(value)
         if isinstance(value, str):
@@ -301,18 +304,18 @@ class TimelineSearch(WorkbookScan):
         where = format_range(cells)
         kind = "label" if frame.kind == "textnum" else "period_number"
         what = "text period numbers" if kind == "label" else "period numbers"
-        self._note("timeline", where, "high" if frame.label or kind == "label" else "medium",
+        self.scan.note("timeline", where, "high" if frame.label or kind == "label" else "medium",
                    f"'{frame.label or 'unlabelled'}': {what} {frame.values[0]:.0f}–{frame.values[-1]:.0f}")
-        self._note("kind", kind, "high", "the cells count periods")
-        self._note("frequency", freq.name.lower(), f_conf, f_how)
-        self._note("start", start.isoformat(), s_conf, s_how)
+        self.scan.note("kind", kind, "high", "the cells count periods")
+        self.scan.note("frequency", freq.name.lower(), f_conf, f_how)
+        self.scan.note("start", start.isoformat(), s_conf, s_how)
         return Timeline(cells=cells, kind=kind, frequency=freq, start=start)
 
     def _frequency(self, frame: Run) -> tuple[Frequency, str, str]:
         found = frequency_from_words(frame.label)
         if found is not None:
             return found, "high", f"timeline label '{frame.label}'"
-        for sheet, r, c, label in self._labelled_cells(PER_YEAR_LABEL):
+        for sheet, r, c, label in self.scan.labelled_cells(PER_YEAR_LABEL):
             for value in self._values_right_of(sheet, r, c):
                 if isinstance(value, float) and value in (1, 2, 4, 12):
                     return Frequency(int(12 // value)), "high", f"'{label}' = {value:g}"
@@ -322,14 +325,14 @@ class TimelineSearch(WorkbookScan):
 
     def _start(self) -> tuple[dt.date, str, str]:
         found: list[tuple[int, dt.date, str]] = []
-        for sheet, r, c, label in self._labelled_cells(START_LABEL):
+        for sheet, r, c, label in self.scan.labelled_cells(START_LABEL):
             if NOT_START.search(normalise(label)):
                 continue
             for cc in range(c + 1, c + 5):
                 value = sheet.number(r, cc)
                 if value is not None and (r, cc) in sheet.dated and 1 < value < 2_958_465:
                     pref = 0 if START_PREFERRED.search(normalise(label)) else 1
-                    found.append((pref, serial_to_date(value, date1904=self.source.date1904),
+                    found.append((pref, serial_to_date(value, date1904=self.scan.source.date1904),
                                   f"'{label}' at {CellRef(sheet.title, r, cc)}"))
                     break
         if not found:
@@ -344,12 +347,12 @@ class TimelineSearch(WorkbookScan):
     def _values_right_of(self, sheet: Sheet, r: int, c: int) -> list[CellValue]:
         return [sheet.values.get((r, cc)) for cc in range(c + 1, c + 5) if (r, cc) in sheet.values]
 
-    def _named_timeline(self) -> tuple[Sheet, Run] | None:
-        entry = self.names.get("timeline")
+    def named_timeline(self) -> tuple[Sheet, Run] | None:
+        entry = self.scan.names.get("timeline")
         if entry is None:
             return None
         name, cells = entry
-        sheet = self.sheets.get(cells[0].sheet)
+        sheet = self.scan.sheets.get(cells[0].sheet)
         if sheet is None or len(cells) < 2:
             return None
         axis = "row" if len({c.row for c in cells}) == 1 else "col"

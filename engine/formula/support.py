@@ -1,0 +1,138 @@
+"""Which results can be trusted: functions the engine implements, and cells still circular.
+
+Support is decided from the function *names* in each formula of the engine's private copy (after
+:mod:`engine.formula.prepare` has rewritten what it can), not from the results: a function the
+engine does not know evaluates to ``#NAME?``, which ``IFERROR`` would turn into a plausible 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import formualizer as fz
+from formualizer.visitor import collect_function_names
+
+from engine.errors import EvaluationError, UnsupportedFunctionError
+from engine.formula.tree import function_name
+from engine.refs import column_letter, quote_sheet
+from engine.xlsx.package import Package, m
+from engine.xlsx.sheet import SheetXml
+from engine.values import CellValue, ExcelError
+
+
+def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[tuple[str, int, int], str],
+                 *, path: str | Path) -> None:
+    """Refuse results that are not real answers: unknown functions and circular references.
+
+    ``values`` and ``formulas`` are keyed by ``(sheet, row, column)``.
+
+    Raises
+    ------
+    UnsupportedFunctionError
+        A formula calls a function the engine does not implement; names the function
+        and up to five cells that use it.
+    EvaluationError
+        A cell still marked circular (``#CIRC!``): a cycle the engine did not iterate.
+    """
+    circular = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#CIRC!"]
+    if circular:
+        sheet, row, col = circular[0]  # the workbook's sheet order: the template's sheets first
+        raise EvaluationError(
+            f"circular reference ({len(circular)} cells) the formula engine did not iterate, so the model "
+            "cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
+    named = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#NAME?"]
+    users: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for key in named:
+        for name in _function_names(formulas.get(key, "")):
+            users[name].append(key)
+    unknown = {name: keys for name, keys in users.items() if not is_supported(name)}
+    if unknown:
+        _raise_unsupported(unknown, path)
+
+
+def _function_names(formula: str) -> set[str]:
+    """The functions a formula calls, as Excel shows them (without the file's ``_xlfn.`` prefixes)."""
+    try:
+        names = {str(n).upper() for n in collect_function_names(fz.parse("=" + formula.lstrip("=")))}
+    except (ValueError, RuntimeError, fz.ParserError):
+        names = set(re.findall(r"([A-Z_][A-Z0-9._]*)\s*\(", formula.upper()))
+    return {function_name(name) for name in names}
+
+
+@lru_cache(maxsize=512)
+def is_supported(function: str) -> bool:
+    """Whether the engine implements ``function``: an unknown name evaluates to ``#NAME?``."""
+    probe = fz.Workbook()
+    probe.sheet("Probe").set_formula(1, 1, f"={function}()")
+    probe.evaluate_all()
+    raw = probe.get_value("Probe", 1, 1)
+    return not (isinstance(raw, dict) and raw.get("kind") == "Name")
+
+
+Key = tuple[str, int, int]
+_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+
+
+def called_functions(formula: str) -> set[str]:
+    """The functions a formula calls, as Excel shows them; string literals and quoted sheet names are
+    not read as calls. Cheaper than a parse, and the same names for every formula Excel writes."""
+    return {function_name(name.upper()) for name in _CALL.findall(_QUOTED.sub('""', formula))}
+
+
+def unsupported_calls(package: Package) -> dict[Key, frozenset[str]]:
+    """Every formula cell of ``package`` (the engine's prepared copy) that calls a function the engine
+    does not implement, with those functions; a shared formula's members carry their master's."""
+    found: dict[Key, frozenset[str]] = {}
+    verdicts: dict[str, frozenset[str]] = {}
+    for entry in package.sheets():
+        if not package.has(entry.part) or b"<f" not in package.read(entry.part):
+            continue
+        masters: dict[str, str] = {}
+        cells = []
+        for row, col, c_el in SheetXml(package.xml(entry.part)).formula_cells():
+            f_el = c_el.find(m("f"))
+            assert f_el is not None
+            if f_el.get("t") == "dataTable":
+                continue  # computed by engine.formula.datatables, never by the engine
+            text = f_el.text or ""
+            if f_el.get("t") == "shared" and text:
+                masters[f_el.get("si", "")] = text
+            cells.append((row, col, text, f_el.get("si") if f_el.get("t") == "shared" else None))
+        for row, col, text, si in cells:
+            text = text or (masters.get(si, "") if si is not None else "")
+            if text not in verdicts:
+                verdicts[text] = frozenset(n for n in called_functions(text) if not is_supported(n))
+            if verdicts[text]:
+                found[(entry.name, row, col)] = verdicts[text]
+    return found
+
+
+def refuse_unsupported(calls: dict[Key, frozenset[str]], used: set[Key], *, path: str | Path) -> None:
+    """Refuse (UnsupportedFunctionError) when a cell in ``used`` calls a function the engine lacks;
+    names the function and up to five of the cells that use it."""
+    users: dict[str, list[Key]] = defaultdict(list)
+    for key, names in calls.items():
+        if key in used:
+            for name in names:
+                users[name].append(key)
+    if users:
+        _raise_unsupported(users, path)
+
+
+def _raise_unsupported(users: dict[str, list[Key]], path: str | Path) -> None:
+    unknown = sorted(users)
+    first = unknown[0]
+    keys = users[first]  # in the workbook's sheet order: the template's sheets first
+    cells = [f"{quote_sheet(s)}!{column_letter(c)}{r}" for s, r, c in keys]
+    sheet, row, col = keys[0]
+    listed = ", ".join(cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "")
+    raise UnsupportedFunctionError(
+        f"function {first} is not supported by the formula engine (used in {listed})"
+        + (f"; also unsupported: {', '.join(unknown[1:])}" if len(unknown) > 1 else "")
+        + "; gpucredit will not write a value it cannot compute",
+        path=path, sheet=sheet, cell=f"{column_letter(col)}{row}",
+    )

@@ -1,0 +1,67 @@
+"""What detection reports: where each profile field was found, how sure it is, and the candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import GpuCreditError
+from engine.refs import CellRef, format_range
+from engine.template.profile import TemplateProfile
+
+CONFIDENCE = ("high", "medium", "low", "guess")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where one profile field was found, how sure detection is, and how it knew."""
+
+    field: str
+    where: str
+    confidence: str
+    how: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"where": self.where, "confidence": self.confidence, "how": self.how}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A labelled line that could be income: its label, cells and why it was (not) chosen."""
+
+    label: str
+    cells: tuple[CellRef, ...]
+    kind: str  # rent | hosting revenue | revenue | savings
+    note: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"label": self.label, "cells": format_range(self.cells), "kind": self.kind, "note": self.note}
+
+
+@dataclass
+class Detection:
+    """What :func:`inspect_workbook` found; ``profile`` is None when detection failed (``error``)."""
+
+    path: Path
+    profile: TemplateProfile | None = None
+    findings: dict[str, Finding] = field(default_factory=dict)
+    rent_candidates: list[Candidate] = field(default_factory=list)
+    revenue_lines: list[Candidate] = field(default_factory=list)
+    error: GpuCreditError | None = None
+
+    def guesses(self) -> list[Finding]:
+        return [f for f in self.findings.values() if f.confidence == "guess"]
+
+    def comments(self) -> dict[str, str]:
+        """Notes for :func:`engine.template.profile.profile_to_toml`: how each field was found, and how sure."""
+        keys = {"timeline": "timeline.cells", "kind": "timeline.kind", "frequency": "timeline.frequency",
+                "start": "timeline.start", "rent": "rent.cells", "covenant": "metrics.covenant"}
+        return {keys.get(name, f"metrics.{name}"): f"{f.confidence}: {f.how}" for name, f in self.findings.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": str(self.path), "ok": self.error is None and not self.guesses(),
+                "error": self.error.one_line() if self.error else None,
+                "fields": {name: f.to_json() for name, f in self.findings.items()},
+                "rent_candidates": [c.to_json() for c in self.rent_candidates],
+                "revenue_lines": [c.to_json() for c in self.revenue_lines]}

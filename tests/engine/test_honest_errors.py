@@ -1,0 +1,128 @@
+"""Errors that never lie (issue 12): an unsupported function is named even when IFERROR hides it, a
+malformed file is named as one, a gpucredit bug is reported as a bug, and a period with no number
+reads n/a instead of failing the conversion."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TEMPLATES, parts_of, write_parts
+from engine.convert import convert
+from engine.errors import MalformedWorkbookError, UnsupportedFunctionError
+from engine.xlsx.load import load
+
+MODEL = "xl/worksheets/sheet2.xml"  # dc_lease_annual's Model sheet
+# Excel: VDB(1000, 100, 10, 0, 1) = 200 (double-declining first year: 1000 × 2/10); the engine lacks VDB,
+# so without a check by name IFERROR would turn its #NAME? into a plausible 0.
+VDB = "IFERROR(VDB(1000,100,10,0,1),0)"
+
+
+def _lease(tmp_path: Path, edit: tuple[bytes, bytes] | None = None) -> Path:
+    src = tmp_path / "dc_lease_annual.xlsx"
+    shutil.copy2(TEMPLATES / "dc_lease_annual.toml", tmp_path / "dc_lease_annual.toml")
+    parts = parts_of(TEMPLATES / "dc_lease_annual.xlsx")
+    if edit is not None:
+        old, new = edit
+        assert parts[MODEL].count(old) == 1, old
+        parts[MODEL] = parts[MODEL].replace(old, new)
+    return write_parts(src, parts)
+
+
+def test_a_function_the_engine_lacks_is_named_even_inside_iferror(tmp_path):
+    """CFADS E13 reads the rent; ``+VDB(...)*0`` leaves its cached value as Excel computed it."""
+    src = _lease(tmp_path, (b'<c r="E13" s="23"><f>E11-E12</f>',
+                            f'<c r="E13" s="23"><f>E11-E12+{VDB}*0</f>'.encode()))
+    with pytest.raises(UnsupportedFunctionError) as err:
+        convert(src, tmp_path / "out.xlsx")
+    assert "function VDB" in str(err.value) and "Model!E13" in str(err.value)
+    assert str(err.value).startswith("dc_lease_annual.xlsx: Model!E13: ")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_function_the_engine_lacks_outside_the_rents_reach_keeps_excels_value(tmp_path):
+    """A memo cell (nothing the rent reaches) with Excel's cached 200: converted, and the output keeps 200."""
+    xml = parts_of(TEMPLATES / "dc_lease_annual.xlsx")[MODEL]
+    start = xml.index(b'<row r="30">')
+    row = xml[start:xml.index(b"</row>", start)]
+    src = _lease(tmp_path, (row + b"</row>", row + f'<c r="Z30"><f>{VDB}</f><v>200</v></c></row>'.encode()))
+    result = convert(src, tmp_path / "out.xlsx")
+    assert result.kept_excel_values >= 1
+    import openpyxl
+
+    wb = openpyxl.load_workbook(tmp_path / "out.xlsx", data_only=True)
+    assert wb["Model"]["Z30"].value == 200
+
+
+@pytest.mark.parametrize("old, new, what", [
+    (b'<c r="E13" s="23">', b'<c r="R1C1" s="23">', "cell address r='R1C1'"),
+    (b'<row r="30">', b'<row r="inf">', "row number r='inf'"),
+    (b'<c r="E13" s="23">', b'<c r="E13" s="-1">', "style index s='-1'"),
+], ids=["cell-address", "row-number", "style-index"])
+def test_a_value_excel_never_writes_is_named_as_a_damaged_file(tmp_path, old, new, what):
+    src = _lease(tmp_path, (old, new))
+    with pytest.raises(MalformedWorkbookError) as err:
+        load(src)
+    message = str(err.value)
+    assert message.startswith("dc_lease_annual.xlsx: Model") and what in message and "re-save it in Excel" in message
+    with pytest.raises(MalformedWorkbookError):
+        convert(src, tmp_path / "out.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_blank_rent_cell_converts_as_no_rent(tmp_path):
+    """The last rent cell left blank (a rent holiday as some models write it): converted, the period's
+    rent read as Excel reads a blank, 0, in --json and on Credit_Summary alike (this failed with "the
+    workbook's XML holds a value Excel would not write"). Excel's cached values are dropped so the
+    blank cell does not disagree with them."""
+    import re
+
+    parts = parts_of(TEMPLATES / "dc_lease_annual.xlsx")
+    for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
+        parts[name] = re.sub(rb"(</f>)<v>[^<]*</v>", rb"\1", parts[name])
+    xml = parts[MODEL]
+    i = xml.index(b'<c r="N11"')
+    parts[MODEL] = xml[:i] + xml[xml.index(b"</c>", i) + len(b"</c>"):]
+    src = write_parts(tmp_path / "dc_lease_annual.xlsx", parts)
+    shutil.copy2(TEMPLATES / "dc_lease_annual.toml", tmp_path / "dc_lease_annual.toml")
+    result = convert(src, tmp_path / "out.xlsx")
+    assert result.rent_before[-1] == 0.0
+    import openpyxl
+
+    ws = openpyxl.load_workbook(tmp_path / "out.xlsx", data_only=True)["Credit_Summary"]
+    rows = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "2035-12-31"]
+    assert ws.cell(rows[0], 3).value == 0
+
+
+def test_an_undefined_metric_reads_n_a_on_the_summary_sheet():
+    """Loss given default undefined (NaN) at the first breach: the cell reads n/a, and nothing raises."""
+    import math
+
+    from engine.report.summary import _metric_value, _number
+
+    assert _metric_value("lgd_at_breach", math.nan, False) == "n/a"
+    assert _metric_value("recovery_at_breach", math.inf, False) == "n/a"
+    assert _number(math.nan) == "n/a" and _number(2.5) == 2.5
+
+
+def test_a_bug_is_reported_as_an_internal_error_not_as_the_users_file(tmp_path):
+    """A bug (here: a ValueError raised deep in the pipeline) gives one line that says so, exit 3."""
+    src = _lease(tmp_path)
+    code = (
+        "import sys, engine.report.summary as s\n"
+        "def broken(*a, **k): raise ValueError('a cell cannot hold NaN or infinity')\n"
+        "s.build_summary = broken\n"
+        "import engine.convert as c; c.build_summary = broken\n"
+        "from engine.shell.cli import main\n"
+        f"sys.argv = ['gpucredit', 'convert', {str(src)!r}, '-o', {str(tmp_path / 'out.xlsx')!r}]\n"
+        "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: internal error in gpucredit (a bug")
+    assert "re-save" not in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out.xlsx").exists()
