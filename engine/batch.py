@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,12 +55,19 @@ class Task:
     force: bool = False
 
 
+class RowStatus(StrEnum):
+    """How one file of a batch went."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of the batch summary."""
 
     file: str
-    status: str  # ok | failed
+    status: RowStatus
     error: str = ""
     rent_cells: str = ""
     min_dscr_before: float | None = None
@@ -75,7 +83,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status is RowStatus.OK
 
 
 COLUMNS = tuple(f.name for f in fields(Row))
@@ -134,14 +142,14 @@ def convert_task(task: Task) -> Row:
     try:
         result = convert(task.input, task.output, curve=task.curve, force=task.force)
     except GpuCreditError as exc:
-        return Row(file=str(task.input), status="failed", error=exc.one_line(),
+        return Row(file=str(task.input), status=RowStatus.FAILED, error=exc.one_line(),
                    seconds=time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - the worker boundary: a bug in one file must not stop the batch
-        return Row(file=str(task.input), status="failed",
+        return Row(file=str(task.input), status=RowStatus.FAILED,
                    error=f"{task.input.name}: internal error {type(exc).__name__}: {exc}; please report it",
                    seconds=time.perf_counter() - started)
     before, after = result.metrics_before, result.metrics_after
-    return Row(file=str(task.input), status="ok", rent_cells=_span(result.rent_cells),
+    return Row(file=str(task.input), status=RowStatus.OK, rent_cells=_span(result.rent_cells),
                min_dscr_before=before.min_dscr, min_dscr_after=after.min_dscr,
                first_breach_before=before.first_breach.isoformat() if before.first_breach else None,
                first_breach_after=after.first_breach.isoformat() if after.first_breach else None,
@@ -158,7 +166,7 @@ def _span(cells: Sequence[Any]) -> str:
 
 
 def _failed(task: Task, message: str, seconds: float) -> Row:
-    return Row(file=str(task.input), status="failed", error=f"{task.input.name}: {message}", seconds=seconds)
+    return Row(file=str(task.input), status=RowStatus.FAILED, error=f"{task.input.name}: {message}", seconds=seconds)
 
 
 # --------------------------------------------------------------------------- the converter process

@@ -43,7 +43,8 @@ from models.curves import (
     resolve_start,
 )
 from models.periods import PeriodGrid
-from models.presets import get_preset
+from models.params import CURVE
+from models.presets import UnknownPresetError, get_preset
 
 DEFAULT_PRESET = "h100-base"
 
@@ -63,15 +64,19 @@ class CurveChoice:
 
     def params(self, profile: TemplateProfile) -> CurveParams:
         try:
-            base = get_preset(self.preset)
-        except (KeyError, ValueError) as exc:
-            raise ParameterError(str(exc).strip("'\"")) from exc
+            base = get_preset(self.preset).curve
+        except UnknownPresetError as exc:
+            raise ParameterError(str(exc)) from exc
         deal: dict[str, Any] = {}
         if profile.gpus is not None:
             deal["gpus"] = profile.gpus
         if profile.unit_scale is not None:
             deal["unit_scale"] = profile.unit_scale
-        extra: dict[str, Any] = {**deal, **self.overrides}
+        try:  # the Python API may pass texts ("0.9,0.8" for util) as the CLI does
+            overrides = {key: CURVE.parse(key, value) for key, value in self.overrides.items()}
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from exc
+        extra: dict[str, Any] = {**deal, **overrides}
         if self.launches is not None:
             extra["launches"] = self.launches
         try:

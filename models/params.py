@@ -1,25 +1,34 @@
-"""Parameters of the GPU rent curve (DESIGN §3 "Parameters") and their parsing at the edge.
+"""Parameters of the GPU rent curve and of the collateral model, and their parsing at the edge.
 
-:class:`CurveParams` holds the curve's parameters with DESIGN §3's short names;
-:func:`parse_param` turns a CLI / profile / xlwings string into a value for one of
-them.  Every validation error starts with the parameter's name (``"d: ..."``).
-Re-exported by :mod:`models.curves`, which is where callers import them from.
+:class:`CurveParams` holds the curve's parameters with their short names (``p0``, ``d``, …, the
+names the CLI, profiles, JSON and xlwings use; ``docs/curve.md`` defines each);
+:class:`CollateralParams` those of the residual-value and forced-sale model (``docs/credit.md``).
+:data:`CURVE` and :data:`COLLATERAL` parse a CLI / profile / xlwings text into a value for one of
+them.  Every validation error starts with the parameter's name (``"d: ..."``).  Nothing here needs
+numpy, so the presets (and the CLI's help) load without it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date
 from numbers import Integral, Real
-from typing import Any, TypeVar
+from typing import Any
+
+from models.validate import ParamSet, check, finite, parse_date, parse_float, parse_int, replace_known
 
 __all__ = [
+    "COLLATERAL",
+    "COLLATERAL_PARAM_NAMES",
+    "CURVE",
     "PARAM_NAMES",
+    "SALE_CHANNELS",
+    "CollateralParams",
     "CurveParams",
     "Launch",
     "d_from_lambda",
+    "parse_collateral_param",
     "parse_launch",
     "parse_param",
 ]
@@ -29,15 +38,6 @@ PARAM_NAMES: tuple[str, ...] = (
     "p_contract", "contract_months", "gpus", "unit_scale", "launches",
 )  # fmt: skip
 """The curve parameters' names, in DESIGN §3 order (CLI, profiles, JSON, xlwings)."""
-
-
-def _check_number(name: str, value: object, ok: bool, rule: str) -> None:
-    if not ok:
-        raise ValueError(f"{name}: {value!r} is invalid; must be {rule}")
-
-
-def _finite(x: object) -> bool:
-    return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Launch:
     step: float
 
     def __post_init__(self) -> None:
-        _check_number("launches", self.step, _finite(self.step) and 0 <= self.step < 1,
+        check("launches", self.step, finite(self.step) and 0 <= self.step < 1,
                       "a step in [0, 1)")  # fmt: skip
 
 
@@ -114,25 +114,25 @@ class CurveParams:
         object.__setattr__(self, "util", tuple(self.util))
         object.__setattr__(self, "launches", tuple(self.launches))
         self._coerce()
-        _check_number("p0", self.p0, _finite(self.p0) and self.p0 > 0, "> 0")
-        _check_number("d", self.d, _finite(self.d) and 0 <= self.d < 1, "in [0, 1)")
-        _check_number("floor", self.floor, _finite(self.floor) and self.floor >= 0, ">= 0")
+        check("p0", self.p0, finite(self.p0) and self.p0 > 0, "> 0")
+        check("d", self.d, finite(self.d) and 0 <= self.d < 1, "in [0, 1)")
+        check("floor", self.floor, finite(self.floor) and self.floor >= 0, ">= 0")
         for name in ("ramp_months", "contract_months"):
             v = getattr(self, name)
             ok = isinstance(v, int) and not isinstance(v, bool) and v >= 0
-            _check_number(name, v, ok, "an integer >= 0")
-        _check_number("util", self.util, len(self.util) > 0, "a non-empty list")
+            check(name, v, ok, "an integer >= 0")
+        check("util", self.util, len(self.util) > 0, "a non-empty list")
         for u in self.util:
-            _check_number("util", u, _finite(u) and 0 <= u <= 1, "values in [0, 1]")
-        _check_number("c", self.c, _finite(self.c) and 0 <= self.c <= 1, "in [0, 1]")
-        ok = _finite(self.p_contract) and self.p_contract >= 0
-        _check_number("p_contract", self.p_contract, ok, ">= 0")
-        ok = self.gpus is None or (_finite(self.gpus) and self.gpus > 0)
-        _check_number("gpus", self.gpus, ok, "None or > 0")
-        ok = _finite(self.unit_scale) and self.unit_scale > 0
-        _check_number("unit_scale", self.unit_scale, ok, "> 0")
+            check("util", u, finite(u) and 0 <= u <= 1, "values in [0, 1]")
+        check("c", self.c, finite(self.c) and 0 <= self.c <= 1, "in [0, 1]")
+        ok = finite(self.p_contract) and self.p_contract >= 0
+        check("p_contract", self.p_contract, ok, ">= 0")
+        ok = self.gpus is None or (finite(self.gpus) and self.gpus > 0)
+        check("gpus", self.gpus, ok, "None or > 0")
+        ok = finite(self.unit_scale) and self.unit_scale > 0
+        check("unit_scale", self.unit_scale, ok, "> 0")
         for launch in self.launches:
-            _check_number("launches", launch, isinstance(launch, Launch), "Launch objects")
+            check("launches", launch, isinstance(launch, Launch), "Launch objects")
 
     def _coerce(self) -> None:
         # numpy scalars and TOML ints become plain float/int, so to_dict stays JSON-ready;
@@ -177,47 +177,12 @@ def d_from_lambda(lam: float) -> float:
 
 
 # -- parsing at the edge -------------------------------------------------------------
-def _parse_date(name: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{name}: {text!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _parse_float(name: str, text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ValueError(f"{name}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: {text!r} is not a finite number")
-    return value
-
-
-def _parse_int(name: str, text: str) -> int:
-    value = _parse_float(name, text)
-    if not value.is_integer():
-        raise ValueError(f"{name}: {text!r} is not a whole number of months")
-    return int(value)
-
-
-_P = TypeVar("_P")
-
-
-def replace_known(params: _P, names: tuple[str, ...], kind: str, overrides: dict[str, Any]) -> _P:
-    """``dataclasses.replace`` that first refuses a name outside ``names`` (``kind`` names the set)."""
-    unknown = sorted(set(overrides) - set(names))
-    if unknown:
-        raise ValueError(f"{unknown[0]}: not a {kind} parameter; known: {', '.join(names)}")
-    return dataclasses.replace(params, **overrides)  # type: ignore[type-var]
-
-
 def parse_launch(text: str) -> Launch:
     """Parse one launch written ``DATE:STEP``, e.g. ``"2027-10-01:0.15"``."""
     parts = text.strip().split(":")
     if len(parts) != 2:
         raise ValueError(f"launches: {text!r} is not DATE:STEP (e.g. 2027-10-01:0.15)")
-    return Launch(_parse_date("launches", parts[0]), _parse_float("launches", parts[1]))
+    return Launch(parse_date("launches", parts[0]), parse_float("launches", parts[1]))
 
 
 def parse_param(name: str, text: str) -> object:
@@ -237,17 +202,167 @@ def parse_param(name: str, text: str) -> object:
     if name in ("start", "gpus") and raw.lower() in ("none", ""):
         return None
     if name in ("price_date", "start"):
-        return _parse_date(name, raw)
+        return parse_date(name, raw)
     if name in ("ramp_months", "contract_months"):
-        return _parse_int(name, raw)
+        return parse_int(name, raw)
     if name in ("p0", "d", "floor", "c", "p_contract", "gpus", "unit_scale"):
-        return _parse_float(name, raw)
+        return parse_float(name, raw)
     if name == "util":
         if not raw:
             raise ValueError("util: empty; give utilisations per deal year, e.g. 0.85,0.75")
-        return tuple(_parse_float(name, part) for part in raw.split(","))
+        return tuple(parse_float(name, part) for part in raw.split(","))
     if name == "launches":
         if raw.lower() in ("", "none"):
             return ()
         return tuple(parse_launch(part) for part in raw.split(","))
     raise ValueError(f"{name}: not a curve parameter; known: {', '.join(PARAM_NAMES)}")
+
+
+# -- collateral ------------------------------------------------------------------------
+COLLATERAL_PARAM_NAMES: tuple[str, ...] = (
+    "valuation_date", "mu", "launches", "ramp_months", "scrap_pct", "h_liq", "h_infra",
+    "repo_cost_pct", "depth_k", "depth_exponent", "depth_cap", "monthly_volume",
+    "cost_per_gpu", "gpus",
+)  # fmt: skip
+"""The collateral parameters' names (CLI ``--set``, profiles, JSON, xlwings)."""
+
+# §3(b) "h_liq by sale channel", from S4's liquidation factors (orderly 180d 1.00,
+# broker 90d 0.85, auction 30d 0.65, distressed 7d 0.45).
+SALE_CHANNELS: dict[str, float] = {"orderly": 0.0, "broker": 0.15, "auction": 0.35, "distressed": 0.55}
+"""Liquidation haircut ``h_liq`` per sale channel; an enforcement sale is an auction."""
+
+_FLOATS = ("mu", "scrap_pct", "h_liq", "h_infra", "repo_cost_pct", "depth_k",
+           "depth_exponent", "depth_cap", "monthly_volume", "cost_per_gpu", "gpus")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CollateralParams:
+    """Parameters of the residual-value curve and the forced-sale haircut (§3(b)).
+
+    Parameters
+    ----------
+    valuation_date : date
+        Date at which the fleet is new (age 0); presets use 2026-07-01.
+    mu : float, default 0.25
+        Continuous age decay per year (0.25 ≈ −22 % a year), >= 0.
+    launches : tuple of Launch, default ()
+        Generation launches; ``step`` is the resale step-down r_L in [0, 1).
+    ramp_months : int, default 0
+        Months over which each step phases in; 0 = immediate, >= 0.
+    scrap_pct : float, default 0.05
+        Floor of the orderly value, share of cost, in [0, 1).
+    h_liq : float, default 0.35
+        Sale-channel haircut (30-day auction, the enforcement default), in [0, 1).
+        See :data:`SALE_CHANNELS`.
+    h_infra : float, default 0.15
+        Cooling / site-dependency haircut (direct-liquid-cooled HGX; air 0.05,
+        NVL72 0.25; stress doubles), in [0, 1).
+    repo_cost_pct : float, default 0.07
+        Repossession costs, share of the orderly value, in [0, 1].
+    depth_k, depth_exponent, depth_cap : float, defaults 0.10, 1.5, 0.40
+        Market-depth haircut ``min(cap, k * (Q / monthly_volume) ** exponent)``;
+        k >= 0, exponent > 0, cap in [0, 1].
+    monthly_volume : float, default 2000.0
+        Secondary-market units a month for the SKU, > 0.  An ASSUMPTION: §3(b)
+        says there is no public depth data.
+    cost_per_gpu : float or None, default None
+        All-in cost per GPU including its server share, $ per GPU, > 0.
+    gpus : float or None, default None
+        Fleet size in GPUs, > 0; also the units sold in a forced sale.
+    """
+
+    valuation_date: date
+    mu: float = 0.25
+    launches: tuple[Launch, ...] = ()
+    ramp_months: int = 0
+    scrap_pct: float = 0.05
+    h_liq: float = 0.35
+    h_infra: float = 0.15
+    repo_cost_pct: float = 0.07
+    depth_k: float = 0.10
+    depth_exponent: float = 1.5
+    depth_cap: float = 0.40
+    monthly_volume: float = 2000.0
+    cost_per_gpu: float | None = None
+    gpus: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "launches", tuple(self.launches))
+        for name in _FLOATS:  # numpy scalars / TOML ints become floats (JSON-ready)
+            v = getattr(self, name)
+            if isinstance(v, Real) and not isinstance(v, bool):
+                object.__setattr__(self, name, float(v))
+        if isinstance(self.ramp_months, Integral) and not isinstance(self.ramp_months, bool):
+            object.__setattr__(self, "ramp_months", int(self.ramp_months))
+        check("valuation_date", self.valuation_date, isinstance(self.valuation_date, date), "a date")
+        check("mu", self.mu, finite(self.mu) and self.mu >= 0, ">= 0")
+        for launch in self.launches:
+            check("launches", launch, isinstance(launch, Launch), "Launch objects")
+        ok = isinstance(self.ramp_months, int) and not isinstance(self.ramp_months, bool)
+        check("ramp_months", self.ramp_months, ok and self.ramp_months >= 0, "an integer >= 0")
+        for name in ("scrap_pct", "h_liq", "h_infra"):
+            v = getattr(self, name)
+            check(name, v, finite(v) and 0 <= v < 1, "in [0, 1)")
+        for name in ("repo_cost_pct", "depth_cap"):
+            v = getattr(self, name)
+            check(name, v, finite(v) and 0 <= v <= 1, "in [0, 1]")
+        check("depth_k", self.depth_k, finite(self.depth_k) and self.depth_k >= 0, ">= 0")
+        ok = finite(self.depth_exponent) and self.depth_exponent > 0
+        check("depth_exponent", self.depth_exponent, ok, "> 0")
+        ok = finite(self.monthly_volume) and self.monthly_volume > 0
+        check("monthly_volume", self.monthly_volume, ok, "> 0")
+        for name in ("cost_per_gpu", "gpus"):
+            v = getattr(self, name)
+            check(name, v, v is None or (finite(v) and v > 0), "None or > 0")
+
+    def with_overrides(self, **kw: Any) -> CollateralParams:
+        """Return a copy with the named parameters replaced (validated again)."""
+        return replace_known(self, COLLATERAL_PARAM_NAMES, "collateral", kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict in :data:`COLLATERAL_PARAM_NAMES` order (dates as ISO strings)."""
+        out: dict[str, Any] = {}
+        for name in COLLATERAL_PARAM_NAMES:
+            out[name] = getattr(self, name)
+        out["valuation_date"] = self.valuation_date.isoformat()
+        out["launches"] = [{"date": k.date.isoformat(), "step": k.step} for k in self.launches]
+        return out
+
+
+def parse_collateral_param(name: str, text: str) -> object:
+    """Parse a CLI / profile / xlwings string for the collateral parameter `name`.
+
+    ``launches`` is a comma list of ``DATE:STEP`` (empty or ``none`` for none);
+    ``h_liq`` also takes a channel name from :data:`SALE_CHANNELS`; ``cost_per_gpu``
+    and ``gpus`` accept ``none``.  Range checks happen in :class:`CollateralParams`.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, if `name` is unknown or `text` does not parse.
+    """
+    raw = text.strip()
+    if name in ("cost_per_gpu", "gpus") and raw.lower() in ("none", ""):
+        return None
+    if name == "h_liq" and raw.lower() in SALE_CHANNELS:
+        return SALE_CHANNELS[raw.lower()]
+    if name == "h_liq" and raw and not raw.lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError(f"h_liq: {raw!r} is not a sale channel or a number; channels: "
+                         + ", ".join(f"{k} ({v:g})" for k, v in SALE_CHANNELS.items()))
+    if name == "valuation_date":
+        return parse_date(name, raw)
+    if name == "ramp_months":
+        return parse_int(name, raw)
+    if name in _FLOATS:
+        return parse_float(name, raw)
+    if name == "launches":
+        if raw.lower() in ("", "none"):
+            return ()
+        return tuple(parse_launch(part) for part in raw.split(","))
+    raise ValueError(f"{name}: not a collateral parameter; known: {', '.join(COLLATERAL_PARAM_NAMES)}")
+
+
+CURVE = ParamSet("curve", PARAM_NAMES, parse_param)
+"""The curve's parameters: ``CURVE.parse_assignments(["d=0.3", "util=0.9,0.8"])``."""
+COLLATERAL = ParamSet("collateral", COLLATERAL_PARAM_NAMES, parse_collateral_param)
+"""The collateral's parameters (``--collateral KEY=VALUE``, xlwings override ranges)."""

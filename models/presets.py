@@ -1,4 +1,9 @@
-"""Named curve presets, calibrated from ``reference/gpu-market-facts.md`` §3(a).
+"""The preset registry: one :class:`Preset` per name, holding the rent curve and the collateral model.
+
+Adding a preset is one entry in :data:`PRESETS`; the CLI (``--preset`` and its help), the xlwings
+functions, ``gpucredit curve`` and the docs all read the names from here.
+
+Curve presets are calibrated from ``reference/gpu-market-facts.md`` §3(a).
 
 Every number cites its source: a fact id from that file (R = rental prices,
 D = declines, U = utilisation, S = secondary market) and the §3(a) table it is
@@ -12,11 +17,13 @@ Presets are merchant deals: ``c = 0``, ``contract_months = 0``, ``p_contract = p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from models.curves import CurveParams, Launch, d_from_lambda
+from models.params import CollateralParams, CurveParams, Launch, d_from_lambda
+from models.validate import closest
 
-__all__ = ["PRESETS", "UnknownPresetError", "get_preset"]
+__all__ = ["PRESETS", "Preset", "UnknownPresetError", "get_preset", "preset_names"]
 
 # §3 header: "t is measured in years from the valuation date, which defaults to 2026-07-01".
 PRICE_DATE = date(2026, 7, 1)
@@ -36,6 +43,7 @@ LAMBDA_SEVERE = 0.40  # D1
 # §3(a) "Generation step-downs": ramp_years = 0.5 -> 6 months.
 RAMP_MONTHS = 6
 
+# Launch dates (volume availability), shared by the rent curve and the collateral model (§1.4).
 RUBIN = date(2026, 10, 1)  # Vera Rubin VR200 / NVL144 volume; kitguru, S5
 RUBIN_ULTRA = date(2027, 10, 1)  # Rubin Ultra NVL576 (14x GB300 rack)
 FEYNMAN = date(2028, 7, 1)  # Feynman; "new architecture every ~2 yrs"
@@ -85,40 +93,108 @@ def _merchant(
     )
 
 
-PRESETS: dict[str, CurveParams] = {
-    "h100-base": _merchant(P0_H100, LAMBDA_BASE, FLOOR_H100, STEPS_BASE, UTIL_MERCHANT),
-    "h100-stress": _merchant(P0_H100, LAMBDA_STRESS, FLOOR_H100, STEPS_STRESS, UTIL_STRESS),
+# -- collateral (§3(b)) ---------------------------------------------------------------
+VALUATION_DATE = PRICE_DATE  # §3 header: t in years from 2026-07-01 (collateral §3(b))
+# r_L, §3(b): 0.15 per major launch, 0.10 for Ultra refreshes.
+RESALE_STEPS_BASE = (Launch(RUBIN, 0.15), Launch(RUBIN_ULTRA, 0.10), Launch(FEYNMAN, 0.15))
+# Stress: S5 "when a new architecture ships, values step down 20-30 %" (§3(b) range 0.20-0.30).
+RESALE_STEPS_STRESS = (Launch(RUBIN, 0.25), Launch(RUBIN_ULTRA, 0.20), Launch(FEYNMAN, 0.25))
+# Upside: 0.10 per launch, an ASSUMPTION below the base steps (the reference gives none).
+RESALE_STEPS_UPSIDE = (Launch(RUBIN, 0.10), Launch(RUBIN_ULTRA, 0.10), Launch(FEYNMAN, 0.10))
+H_INFRA_STRESS = 2 * 0.15  # §3(b) h_infra "stress: double these" (DLC HGX 0.15)
+
+# All-in $ per GPU including the server share (§3(b) C0).
+COST_H100 = 35_000.0  # S1: new $25-40k, 8-GPU server $250-400k -> $31-50k/GPU; mid-low pick
+COST_A100 = 15_000.0  # ASSUMPTION: S2 quotes only used A100 at $4-18k; no new price in §1.7
+COST_H200 = 38_000.0  # ASSUMPTION: S3 used H200 $28-31k plus a server share like the H100's
+COST_B200 = 50_000.0  # ASSUMPTION: S3 B200 retail $40-43k plus a server share
+# mu, h_liq, h_infra, repo costs and depth (monthly_volume 2,000 is itself an ASSUMPTION,
+# stated for H100 only) are the §3(b) defaults for every SKU; the reference has no per-SKU values.
+
+
+def _collateral(cost: float, launches: tuple[Launch, ...], h_infra: float = 0.15) -> CollateralParams:
+    return CollateralParams(VALUATION_DATE, launches=launches, h_infra=h_infra, cost_per_gpu=cost)
+
+
+# -- the registry ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point: the rent curve and the collateral model of one GPU and one view.
+
+    Attributes
+    ----------
+    name : str
+        The name users type (``--preset h100-stress``), lower case.
+    curve : CurveParams
+        The rent curve's parameters.
+    collateral : CollateralParams
+        The residual-value and forced-sale parameters of the same GPU.
+    summary : str
+        One line for ``--help`` and the docs.
+    """
+
+    name: str
+    curve: CurveParams
+    collateral: CollateralParams
+    summary: str
+
+
+def _entry(name: str, summary: str, curve: CurveParams, collateral: CollateralParams) -> tuple[str, Preset]:
+    return name, Preset(name, curve, collateral, summary)
+
+
+PRESETS: dict[str, Preset] = dict((
+    _entry("h100-base", "H100, base deflation (lambda 0.12) and launch steps",
+           _merchant(P0_H100, LAMBDA_BASE, FLOOR_H100, STEPS_BASE, UTIL_MERCHANT),
+           _collateral(COST_H100, RESALE_STEPS_BASE)),
+    _entry("h100-stress", "H100, stress deflation (lambda 0.20), deeper steps, lower utilisation",
+           _merchant(P0_H100, LAMBDA_STRESS, FLOOR_H100, STEPS_STRESS, UTIL_STRESS),
+           _collateral(COST_H100, RESALE_STEPS_STRESS, H_INFRA_STRESS)),
     # Severe uses the stress step column (trend table, "Steps used").
-    "h100-severe": _merchant(P0_H100, LAMBDA_SEVERE, FLOOR_H100, STEPS_STRESS, UTIL_STRESS),
-    "h100-upside": _merchant(P0_H100, LAMBDA_UPSIDE, FLOOR_H100, STEPS_UPSIDE, UTIL_MERCHANT),
-    "a100-base": _merchant(P0_A100, LAMBDA_BASE, FLOOR_A100, STEPS_BASE, UTIL_MERCHANT),
-    "h200-base": _merchant(P0_H200, LAMBDA_BASE, FLOOR_H200, STEPS_BASE, UTIL_MERCHANT),
-    "b200-base": _merchant(P0_B200, LAMBDA_BASE, FLOOR_B200, STEPS_BASE, UTIL_MERCHANT),
-}
-"""The shipped presets by name."""
+    _entry("h100-severe", "H100, severe deflation (lambda 0.40) with the stress steps",
+           _merchant(P0_H100, LAMBDA_SEVERE, FLOOR_H100, STEPS_STRESS, UTIL_STRESS),
+           _collateral(COST_H100, RESALE_STEPS_STRESS, H_INFRA_STRESS)),
+    _entry("h100-upside", "H100, mild deflation (lambda 0.05), small steps",
+           _merchant(P0_H100, LAMBDA_UPSIDE, FLOOR_H100, STEPS_UPSIDE, UTIL_MERCHANT),
+           _collateral(COST_H100, RESALE_STEPS_UPSIDE)),
+    _entry("a100-base", "A100, base deflation", _merchant(P0_A100, LAMBDA_BASE, FLOOR_A100, STEPS_BASE, UTIL_MERCHANT),
+           _collateral(COST_A100, RESALE_STEPS_BASE)),
+    _entry("h200-base", "H200, base deflation", _merchant(P0_H200, LAMBDA_BASE, FLOOR_H200, STEPS_BASE, UTIL_MERCHANT),
+           _collateral(COST_H200, RESALE_STEPS_BASE)),
+    _entry("b200-base", "B200, base deflation", _merchant(P0_B200, LAMBDA_BASE, FLOOR_B200, STEPS_BASE, UTIL_MERCHANT),
+           _collateral(COST_B200, RESALE_STEPS_BASE)),
+))
+"""The shipped presets by name; add one here and every interface offers it."""
+
+
+def preset_names() -> tuple[str, ...]:
+    """The names of the presets, in registry order."""
+    return tuple(PRESETS)
 
 
 class UnknownPresetError(KeyError, ValueError):
-    """A preset name that is not in :data:`PRESETS`; ``name`` and ``known`` say which."""
+    """A preset name that is not in :data:`PRESETS`; ``name``, ``known`` and ``suggestion`` say which."""
 
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
         super().__init__(name)
         self.name = name
         self.known = known
+        self.suggestion = closest(name, known)
 
     def __str__(self) -> str:
-        return f"preset: unknown name {self.name!r}; known: {', '.join(self.known)}"
+        hint = f"did you mean {self.suggestion}? " if self.suggestion else ""
+        return f"preset: unknown name {self.name!r}; {hint}known: {', '.join(self.known)}"
 
 
-def get_preset(name: str) -> CurveParams:
+def get_preset(name: str) -> Preset:
     """Return the preset called `name` (case-insensitive).
 
     Raises
     ------
     UnknownPresetError
-        A ``KeyError`` and ``ValueError`` listing the known names.
+        A ``KeyError`` and ``ValueError`` listing the known names and the closest one.
     """
     key = name.strip().lower()
     if key not in PRESETS:
-        raise UnknownPresetError(name, tuple(PRESETS))
+        raise UnknownPresetError(name, preset_names())
     return PRESETS[key]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from lxml import etree
@@ -20,7 +21,18 @@ from engine.refs import quote_sheet
 from engine.xlsx.sheet import SheetXml, array_members
 from engine.values import ERROR_CODES, CellValue, ExcelError
 
-REL_TOL, ABS_TOL = 1e-9, 1e-6  # DESIGN §6, the same contract as the LibreOffice oracle
+REL_TOL, ABS_TOL = 1e-9, 1e-6  # the accuracy contract, the same as the LibreOffice oracle's
+
+
+class MismatchCause(StrEnum):
+    """Why a cell probably did not reproduce Excel's cached value."""
+
+    VOLATILE = "volatile"  # NOW, TODAY, RAND, CELL, INFO, OFFSET, INDIRECT
+    DATA_TABLE = "data table"
+    FUNCTION = "function"  # a function the engine lacks
+    CIRCULARITY = "circularity"
+    SPILL = "spill"  # an array formula or one of its members
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,7 @@ class Mismatch:
     cell: str
     cached: CellValue
     computed: CellValue
-    cause: str = "other"
+    cause: MismatchCause = MismatchCause.OTHER
     row: int = 0
     col: int = 0
 
@@ -51,9 +63,9 @@ class Reconciliation:
     mismatches: tuple[Mismatch, ...]
     formula_cells: int = 0
 
-    def by_cause(self) -> dict[str, list[Mismatch]]:
+    def by_cause(self) -> dict[MismatchCause, list[Mismatch]]:
         """The mismatches grouped by their likely cause (see :func:`cause_of`)."""
-        groups: dict[str, list[Mismatch]] = {}
+        groups: dict[MismatchCause, list[Mismatch]] = {}
         for mismatch in self.mismatches:
             groups.setdefault(mismatch.cause, []).append(mismatch)
         return groups
@@ -90,7 +102,8 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
             checked += 1
             formula_cells += c_el.find(m("f")) is not None
             if not same(cached, computed):
-                cause = "function" if (entry.name, row, col) in evaluation.unsupported else cause_of(c_el, computed)
+                cause = (MismatchCause.FUNCTION if (entry.name, row, col) in evaluation.unsupported
+                         else cause_of(c_el, computed))
                 mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed, cause, row, col))
     return Reconciliation(checked, tuple(mismatches), formula_cells)
 
@@ -98,24 +111,24 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
 _VOLATILE = re.compile(r"\b(NOW|TODAY|RAND|RANDBETWEEN|CELL|INFO|OFFSET|INDIRECT)\s*\(", re.IGNORECASE)
 
 
-def cause_of(c_el: etree._Element, computed: CellValue) -> str:
+def cause_of(c_el: etree._Element, computed: CellValue) -> MismatchCause:
     """Why a cell probably did not reproduce: volatile, function, circularity, data table, spill."""
     f_el = c_el.find(m("f"))
     text = (f_el.text or "") if f_el is not None else ""
     if _VOLATILE.search(text):
-        return "volatile"
+        return MismatchCause.VOLATILE
     if f_el is not None and f_el.get("t") == "dataTable":
-        return "data table"
+        return MismatchCause.DATA_TABLE
     if isinstance(computed, ExcelError):
         if computed.code == "#NAME?":
-            return "function"
+            return MismatchCause.FUNCTION
         if computed.code == "#CIRC!":
-            return "circularity"
+            return MismatchCause.CIRCULARITY
         if computed.code == "#SPILL!":
-            return "spill"
+            return MismatchCause.SPILL
     if c_el.get("cm") is not None or (f_el is not None and f_el.get("t") == "array") or f_el is None:
-        return "spill"  # an array formula, or a member cell of one
-    return "other"
+        return MismatchCause.SPILL  # an array formula, or a member cell of one
+    return MismatchCause.OTHER
 
 
 def require_reconciled(result: Reconciliation, used: set[tuple[str, int, int]], *, path: Path,

@@ -15,7 +15,8 @@ from engine.errors import ParameterError
 from engine.template.profile import TemplateProfile
 from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef
-from models.collateral import CollateralParams, collateral_path, collateral_preset, months_since_valuation
+from models.collateral import CollateralParams, collateral_path, months_since_valuation
+from models.presets import UnknownPresetError, get_preset
 from models.credit import CreditMetrics, credit_metrics, dscr
 from models.periods import PeriodGrid
 
@@ -43,8 +44,8 @@ class CollateralChoice:
                gpus: float | None = None) -> CollateralParams:
         """``gpus``: the fleet the rent curve uses (profile or ``--set gpus``), if any."""
         try:
-            base = collateral_preset(preset)
-        except ValueError as exc:
+            base = get_preset(preset).collateral
+        except UnknownPresetError as exc:
             raise ParameterError(str(exc)) from exc
         deal: dict[str, Any] = {"valuation_date": grid.starts[0]}
         if gpus is not None:

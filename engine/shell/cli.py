@@ -16,9 +16,10 @@ from engine.convert import DEFAULT_PRESET, ConversionResult, CurveChoice, conver
 from engine.report.metrics import CollateralChoice
 from engine.xlsx.load import Limits
 from engine.errors import GpuCreditError, ParameterError
-from models.collateral import COLLATERAL_PARAM_NAMES, parse_collateral_param
 from models.curves import Launch, RentMode
-from models.params import PARAM_NAMES, parse_launch, parse_param
+from models.params import COLLATERAL, COLLATERAL_PARAM_NAMES, CURVE, PARAM_NAMES, parse_launch
+from models.presets import preset_names
+from models.validate import ParamSet
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Re-price a lender's Excel template with a deflating GPU rental curve.")
@@ -32,20 +33,16 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
     _state["debug"] = debug
 
 
+def _assignments(params: ParamSet, option: str, items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` options (``--set``, ``--collateral``) through the one parser of ``models``."""
+    try:
+        return params.parse_assignments(items)
+    except ValueError as exc:
+        raise ParameterError(f"{option} {exc}") from exc
+
+
 def _overrides(sets: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in sets:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ParameterError(f"--set {item!r}: expected KEY=VALUE, e.g. --set d=0.3")
-        if key not in PARAM_NAMES:
-            raise ParameterError(f"--set {key}: unknown parameter; known: {', '.join(PARAM_NAMES)}")
-        try:
-            out[key] = parse_param(key, value)
-        except ValueError as exc:
-            raise ParameterError(f"--set {item}: {exc}") from exc
-    return out
+    return _assignments(CURVE, "--set", sets)
 
 
 def _launches(items: list[str], none: bool) -> tuple[Launch, ...] | None:
@@ -61,7 +58,7 @@ def _launches(items: list[str], none: bool) -> tuple[Launch, ...] | None:
         raise ParameterError(f"--launch: {exc}") from exc
 
 
-_CURVE_HELP = "Curve preset (h100-base, h100-stress, h100-severe, h100-upside, a100-base, h200-base, b200-base)."
+_CURVE_HELP = f"Curve and collateral preset: {', '.join(preset_names())}."
 PresetOpt = Annotated[str, typer.Option(help=_CURVE_HELP)]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="KEY=VALUE", help="Override one curve parameter (repeatable): " + ", ".join(PARAM_NAMES) + ".")]
@@ -84,18 +81,7 @@ def _curve_choice(preset: str, sets: list[str] | None, launches: list[str] | Non
 
 
 def _collateral_overrides(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in COLLATERAL_PARAM_NAMES:
-            raise ParameterError(f"--collateral {item!r}: expected KEY=VALUE with KEY one of "
-                                 f"{', '.join(COLLATERAL_PARAM_NAMES)}")
-        try:
-            out[key] = parse_collateral_param(key, value)
-        except ValueError as exc:
-            raise ParameterError(f"--collateral {item}: {exc}") from exc
-    return out
+    return _assignments(COLLATERAL, "--collateral", items)
 
 
 @app.command("convert")

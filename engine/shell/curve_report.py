@@ -19,7 +19,7 @@ def build_curve(preset: str, overrides: dict[str, Any], launches: tuple[Launch, 
     if months < 1 or months > 1200:
         raise ParameterError(f"--months {months}: give between 1 and 1200 months")
     try:
-        params = get_preset(preset)
+        params = get_preset(preset).curve
         extra = dict(overrides)
         if launches is not None:
             extra["launches"] = launches

@@ -9,7 +9,7 @@ Arguments arrive in the shapes Excel passes: numbers as floats, dates as Excel s
 (a date-formatted cell read through a range may arrive as a ``datetime``; both are accepted),
 empty cells as None, ranges as lists of rows.  A bad argument never raises into Excel: the
 cell shows ``#VALUE! what is wrong`` (a text, so a person can read it), e.g.
-``#VALUE! unknown preset 'h100-bsae'; known: h100-base, ...``.
+``#VALUE! unknown preset 'h100-bsae'; did you mean h100-base? known: h100-base, ...``.
 
 The decorated functions carry no annotations on purpose: xlwings (>= 0.32) reads a parameter's
 annotation as its converter, so ``float | None`` would break the call in Excel.  Their types are
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,11 @@ import xlwings as xw
 
 from engine.errors import GpuCreditError
 from engine.values import date_to_serial, serial_to_date
-from models.collateral import (
-    COLLATERAL_PARAM_NAMES,
-    COLLATERAL_PRESET_NAMES,
-    collateral_preset,
-    forced_share,
-    orderly_share,
-    parse_collateral_param,
-)
+from models.collateral import forced_share, orderly_share
 from models.credit import dscr
-from models.curves import PARAM_NAMES, CurveParams, index, monthly_curve, parse_param
+from models.curves import CurveParams, index, monthly_curve
+from models.params import COLLATERAL, CURVE
+from models.validate import ParamSet
 from models.periods import month_index, month_start
 from models.presets import UnknownPresetError, get_preset
 
@@ -67,7 +61,8 @@ Grid = list[list[Any]]
 def _error_text(exc: ValueError | KeyError | GpuCreditError) -> str:
     """The one-line message for a cell or a message box (without the ``#VALUE!`` tag)."""
     if isinstance(exc, UnknownPresetError):
-        return f"unknown preset {exc.name!r}; known: {', '.join(exc.known)}"
+        hint = f"did you mean {exc.suggestion}? " if exc.suggestion else ""
+        return f"unknown preset {exc.name!r}; {hint}known: {', '.join(exc.known)}"
     if isinstance(exc, GpuCreditError):
         return exc.one_line()
     if isinstance(exc, KeyError) and exc.args:
@@ -164,14 +159,9 @@ def _override_text(name: str, value: Any, date_names: tuple[str, ...]) -> str:
     raise ValueError(f"{name}: {value!r} is not a valid value")
 
 
-def _overrides(
-    value: Any,
-    known: Sequence[str],
-    parse: Callable[[str, str], object],
-    date_names: tuple[str, ...],
-    reserved: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Parameter overrides from a two-column range: a name, then its value.
+def _overrides(value: Any, params: ParamSet, date_names: tuple[str, ...], reserved: tuple[str, ...] = ()
+               ) -> dict[str, Any]:
+    """Parameter overrides from a two-column range: a name, then its value (parsed by ``params``).
 
     Empty rows are skipped, and so is a header row whose first cell says ``name`` or
     ``parameter``.  Names are case-insensitive; a name twice is an error.
@@ -181,28 +171,27 @@ def _overrides(
     rows = _grid(value)
     if any(len(row) != 2 for row in rows):
         raise ValueError("overrides: give a two-column range: parameter names, then values")
-    out: dict[str, Any] = {}
+    pairs: list[tuple[str, object]] = []
     for row_no, (name_cell, value_cell) in enumerate(rows, start=1):
         if name_cell is None and value_cell is None:
             continue
         if not isinstance(name_cell, str) or not name_cell.strip():
             raise ValueError(f"overrides: row {row_no} has no parameter name (got {name_cell!r})")
         name = name_cell.strip().lower()
-        if name in _HEADER_WORDS and not out:
+        if name in _HEADER_WORDS and not pairs:
             continue
         if name in reserved:
             raise ValueError(f"overrides: {name} is an argument of the function; give it there")
-        if name not in known:
-            raise ValueError(f"overrides: {name_cell.strip()!r} is not a parameter; known: {', '.join(known)}")
-        if name in out:
-            raise ValueError(f"overrides: {name} is given twice")
-        out[name] = parse(name, _override_text(name, value_cell, date_names))
-    return out
+        pairs.append((name, _override_text(name, value_cell, date_names)))
+    try:
+        return params.parse_pairs(pairs)
+    except ValueError as exc:
+        raise ValueError(f"overrides: {exc}") from None
 
 
 def _curve_params(preset: Any, start: Any, overrides: Any) -> CurveParams:
-    base = get_preset(_as_name("preset", preset))
-    kw = _overrides(overrides, PARAM_NAMES, parse_param, ("price_date", "start"), reserved=("start",))
+    base = get_preset(_as_name("preset", preset)).curve
+    kw = _overrides(overrides, CURVE, ("price_date", "start"), reserved=("start",))
     return base.with_overrides(**kw, start=_as_date("start", start))
 
 
@@ -251,10 +240,8 @@ def GPU_COLLATERAL(age_months, preset, overrides=None):  # type: (Any, Any, Any)
     """Collateral value as shares of the all-in cost per GPU: one row [orderly, forced sale] per age."""
     try:
         name = _as_name("preset", preset)
-        if name.lower() not in COLLATERAL_PRESET_NAMES:
-            raise UnknownPresetError(name, COLLATERAL_PRESET_NAMES)
-        kw = _overrides(overrides, COLLATERAL_PARAM_NAMES, parse_collateral_param, ("valuation_date",))
-        params = collateral_preset(name).with_overrides(**kw)
+        kw = _overrides(overrides, COLLATERAL, ("valuation_date",))
+        params = get_preset(name).collateral.with_overrides(**kw)
         cells = [c for row in _grid(age_months) for c in row]
         ages = [None if c is None else _as_whole("age_months", c, 0, MAX_MONTHS) for c in cells]
         known = np.array([a for a in ages if a is not None], dtype=np.int64)

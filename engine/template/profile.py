@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,17 @@ from engine.errors import ProfileError
 from engine.refs import CellRef, format_range, parse_range, parse_ref
 from models.periods import Frequency
 
-TIMELINE_KINDS = ("period_end", "period_start", "year", "period_number", "label")
+class TimelineKind(StrEnum):
+    """What a timeline's cells hold."""
+
+    PERIOD_END = "period_end"  # dates: the last day of each period
+    PERIOD_START = "period_start"  # dates: the first day of each period
+    YEAR = "year"  # calendar (or fiscal) years
+    PERIOD_NUMBER = "period_number"  # 1, 2, 3, … (needs a start date)
+    LABEL = "label"  # text such as FY2026, Q1-26, Jan 2026, Year 1
+
+
+TIMELINE_KINDS = tuple(kind.value for kind in TimelineKind)
 METRIC_FIELDS = ("cfads", "debt_service", "interest", "principal", "closing_balance", "dscr")
 
 
@@ -28,7 +39,7 @@ class Timeline:
     """
 
     cells: tuple[CellRef, ...]
-    kind: str
+    kind: TimelineKind
     frequency: Frequency
     start: dt.date | None = None
     fiscal_start_month: int = 1
@@ -37,6 +48,7 @@ class Timeline:
     def __post_init__(self) -> None:
         if self.kind not in TIMELINE_KINDS:
             raise ValueError(f"timeline kind must be one of {', '.join(TIMELINE_KINDS)}, not {self.kind!r}")
+        object.__setattr__(self, "kind", TimelineKind(self.kind))  # parsed once, here
         if self.kind == "period_number" and self.start is None:
             raise ValueError("a timeline of period numbers needs a start date")
         if self.years and (self.kind != "label" or len(self.years) != len(self.cells)):

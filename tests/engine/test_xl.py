@@ -27,7 +27,7 @@ from engine.shell import xl
 from engine.convert import convert
 from engine.values import date_to_serial
 from libreoffice import recalculate, soffice_path
-from models.collateral import collateral_preset, forced_share, orderly_share
+from models.collateral import forced_share, orderly_share
 from models.credit import dscr
 from models.curves import Launch, index, monthly_curve
 from models.periods import month_index
@@ -63,7 +63,7 @@ def test_rent_index_hand_computed() -> None:
                          ids=["2026-09", "2028-07", "2035-01"])
 def test_rent_index_equals_models(preset: str, when: dt.date) -> None:
     start = dt.date(2026, 8, 20)
-    params = get_preset(preset).with_overrides(start=start)
+    params = get_preset(preset).curve.with_overrides(start=start)
     expected = float(index(params, np.array([month_index(when)]))[0])
     assert xl.GPU_RENT_INDEX(_serial(when), _serial(start), preset) == pytest.approx(expected, **RATE)
 
@@ -86,7 +86,7 @@ def test_rent_index_overrides_range_as_excel_passes_it() -> None:
         [None, None],  # empty rows of a larger selection
     ]
     start, when = dt.date(2026, 7, 1), dt.date(2028, 2, 1)
-    params = get_preset("h100-stress").with_overrides(
+    params = get_preset("h100-stress").curve.with_overrides(
         d=0.3, price_date=dt.date(2026, 1, 1), util=(0.9, 0.5), ramp_months=3,
         launches=(Launch(dt.date(2027, 3, 1), 0.2),), start=start)
     expected = float(index(params, np.array([month_index(when)]))[0])
@@ -108,7 +108,7 @@ def test_rent_curve_table_equals_models() -> None:
                                                                                      ["contract_months", 24.0]])
     assert table[0] == ["month", "spot", "utilisation", "realised", "index"]
     assert len(table) == 61
-    params = get_preset("h200-base").with_overrides(start=start, c=0.5, p_contract=2.8, contract_months=24)
+    params = get_preset("h200-base").curve.with_overrides(start=start, c=0.5, p_contract=2.8, contract_months=24)
     curve = monthly_curve(params, month_index(start), 60)
     months = [row[0] for row in table[1:]]
     assert months[0] == _serial(dt.date(2026, 11, 1)) and months[-1] == _serial(dt.date(2031, 10, 1))
@@ -133,7 +133,7 @@ def test_collateral_hand_computed_at_age_zero() -> None:
 def test_collateral_column_of_ages_equals_models() -> None:
     ages = [[0.0], [12.0], [None], [27.0], [72.0]]  # a column with an empty cell
     got = xl.GPU_COLLATERAL(ages, "h100-stress", [["gpus", 4000.0], ["h_liq", "broker"]])
-    params = collateral_preset("h100-stress").with_overrides(gpus=4000.0, h_liq=0.15)
+    params = get_preset("h100-stress").collateral.with_overrides(gpus=4000.0, h_liq=0.15)
     months = np.array([0, 12, 27, 72])
     rows = [r for r in got if r != ["", ""]]
     assert got[2] == ["", ""]
@@ -159,7 +159,7 @@ def test_dscr_column_with_debt_service_as_negative_outflows() -> None:
 # -- errors -------------------------------------------------------------------------------
 BAD_CALLS: list[tuple[str, Any, str]] = [
     ("unknown-preset", lambda: xl.GPU_RENT_INDEX(DEC_31_2026, JUL_2026, "h100-bsae"),
-     "#VALUE! unknown preset 'h100-bsae'; known: h100-base, h100-stress"),
+     "#VALUE! unknown preset 'h100-bsae'; did you mean h100-base? known: h100-base, h100-stress"),
     ("preset-number", lambda: xl.GPU_RENT_INDEX(DEC_31_2026, JUL_2026, 3.0), "#VALUE! preset: give a preset name"),
     ("empty-start", lambda: xl.GPU_RENT_INDEX(DEC_31_2026, None, "h100-base"), "#VALUE! start: the cell is empty"),
     ("bad-date-text", lambda: xl.GPU_RENT_INDEX("2026-13-01", JUL_2026, "h100-base"), "#VALUE! date: '2026-13-01'"),
@@ -172,11 +172,11 @@ BAD_CALLS: list[tuple[str, Any, str]] = [
     ("overrides-one-column", lambda: xl.GPU_RENT_CURVE(JUL_2026, 2.0, "h100-base", [["d"], [0.3]]),
      "overrides: give a two-column range"),
     ("overrides-unknown", lambda: xl.GPU_RENT_CURVE(JUL_2026, 2.0, "h100-base", [["decline", 0.3]]),
-     "overrides: 'decline' is not a parameter; known: price_date, start, p0, d"),
+     "overrides: decline: not a curve parameter; known: price_date, start, p0, d"),
     ("overrides-start", lambda: xl.GPU_RENT_CURVE(JUL_2026, 2.0, "h100-base", [["start", JUL_2026]]),
      "overrides: start is an argument of the function"),
     ("overrides-twice", lambda: xl.GPU_RENT_CURVE(JUL_2026, 2.0, "h100-base", [["d", 0.3], ["D", 0.2]]),
-     "overrides: d is given twice"),
+     "overrides: d: given twice"),
     ("overrides-no-name", lambda: xl.GPU_RENT_CURVE(JUL_2026, 2.0, "h100-base", [[None, 0.3]]),
      "overrides: row 1 has no parameter name"),
     ("d-out-of-range", lambda: xl.GPU_RENT_CURVE(JUL_2026, 2.0, "h100-base", [["d", 1.5]]),
@@ -196,9 +196,9 @@ BAD_CALLS: list[tuple[str, Any, str]] = [
     ("collateral-preset", lambda: xl.GPU_COLLATERAL(12.0, "h100-bsae"), "#VALUE! unknown preset 'h100-bsae'"),
     ("collateral-age", lambda: xl.GPU_COLLATERAL(-1.0, "h100-base"), "age_months: -1 is outside 0..1200"),
     ("collateral-channel", lambda: xl.GPU_COLLATERAL(12.0, "h100-base", [["h_liq", "fire-sale"]]),
-     "h_liq: 'fire-sale' is not a number"),
+     "h_liq: 'fire-sale' is not a sale channel or a number; channels: orderly (0), broker (0.15)"),
     ("collateral-name", lambda: xl.GPU_COLLATERAL(12.0, "h100-base", [["d", 0.3]]),
-     "overrides: 'd' is not a parameter"),
+     "overrides: d: not a collateral parameter"),
 ]
 
 
@@ -342,7 +342,7 @@ def test_button_workbook_converts_the_lender_workbook(lender: Path, tmp_path: Pa
     ("launcher-alone", "open the lender workbook to convert"),
     ("launcher-and-two", "several workbooks are open (a.xlsx, b.xlsx)"),
     ("unsaved", "Book1: save the workbook as .xlsx or .xlsm first"),
-    ("bad-preset", "unknown preset 'h100-bsae'; known: h100-base"),
+    ("bad-preset", "unknown preset 'h100-bsae'; did you mean h100-base? known: h100-base"),
     ("bad-mode", "mode: 'sideways' is not a mode; use index or absolute"),
     ("not-a-workbook", "broken.xlsx:"),
 ], ids=["launcher-alone", "launcher-and-two", "unsaved", "bad-preset", "bad-mode", "not-a-workbook"])

@@ -18,11 +18,9 @@ from hypothesis import strategies as st
 
 from models.collateral import (
     COLLATERAL_PARAM_NAMES,
-    COLLATERAL_PRESET_NAMES,
     SALE_CHANNELS,
     CollateralParams,
     collateral_path,
-    collateral_preset,
     depth_haircut,
     forced_share,
     months_since_valuation,
@@ -30,7 +28,7 @@ from models.collateral import (
     parse_collateral_param,
 )
 from models.params import Launch
-from models.presets import PRESETS
+from models.presets import PRESETS, get_preset
 
 VALUATION = date(2026, 7, 1)
 # Product of the base steps once all three have landed: (1-0.15)(1-0.10)(1-0.15).
@@ -63,7 +61,7 @@ def ages(*months: int) -> np.ndarray:
     ids=["yr1", "yr3", "yr4", "yr5", "yr6"],
 )
 def test_orderly_reproduces_reference_years(year: int, exact: float, quoted: float) -> None:
-    share = float(orderly_share(collateral_preset("h100-base"), ages(12 * year))[0])
+    share = float(orderly_share(get_preset("h100-base").collateral, ages(12 * year))[0])
     assert share == pytest.approx(exact, rel=1e-9)
     assert round(share, 2) == quoted  # §3(b) "yr 1 ≈ 0.66, ..., yr 6 ≈ 0.15"
 
@@ -73,7 +71,7 @@ def test_year_two_differs_from_reference_because_feynman_lands_on_month_24() -> 
     # But Feynman's date 2028-07-01 is month 24 exactly, and §3(b)'s formula applies every
     # launch L <= t, so with immediate steps year 2 is e^-0.5 * 0.65025 = 0.3944.
     # Documented in the module docstring instead of tuned away.
-    params = collateral_preset("h100-base")
+    params = get_preset("h100-base").collateral
     year2 = float(orderly_share(params, ages(24))[0])
     assert year2 == pytest.approx(math.exp(-0.5) * ALL_BASE_STEPS, rel=1e-9)
     assert round(year2, 2) == 0.39
@@ -90,7 +88,7 @@ def test_year_two_differs_from_reference_because_feynman_lands_on_month_24() -> 
 def test_sanity_check_h100_year3_auction_dlc() -> None:
     # §3(b) sanity check: 0.31 * 0.65 * 0.85 - 0.07 * 0.31 ≈ 0.15 of cost.
     # Exactly: 0.30716 * (0.65 * 0.85 - 0.07) = 0.30716 * 0.4825 = 0.14820 (no depth haircut).
-    share = float(forced_share(collateral_preset("h100-base"), ages(36))[0])
+    share = float(forced_share(get_preset("h100-base").collateral, ages(36))[0])
     assert share == pytest.approx(math.exp(-0.75) * ALL_BASE_STEPS * 0.4825, rel=1e-9)
     assert round(share, 2) == 0.15
 
@@ -185,7 +183,7 @@ def test_forced_share(kw: dict[str, Any], units: float | None, expected: float) 
 
 
 def test_collateral_path_money() -> None:
-    params = collateral_preset("h100-base").with_overrides(gpus=1000.0)
+    params = get_preset("h100-base").collateral.with_overrides(gpus=1000.0)
     path = collateral_path(params, ages(0, 36))
     # Fleet cost 1000 * $35,000 = $35,000,000.  h_depth(1000) = 0.1 * 0.5^1.5 = 0.0353553.
     keep = 0.65 * 0.85 * (1 - 0.1 * 0.5**1.5) - 0.07  # = 0.462966
@@ -235,7 +233,7 @@ def test_params_validation_names_the_parameter(kw: dict[str, Any], name: str) ->
 
 
 def test_params_to_dict_with_overrides_and_names() -> None:
-    params = collateral_preset("h100-base").with_overrides(gpus=np.float64(512), ramp_months=np.int64(3))
+    params = get_preset("h100-base").collateral.with_overrides(gpus=np.float64(512), ramp_months=np.int64(3))
     data = json.loads(json.dumps(params.to_dict()))
     assert tuple(data) == COLLATERAL_PARAM_NAMES
     assert data["valuation_date"] == "2026-07-01"
@@ -267,8 +265,8 @@ def test_parse_collateral_param_unknown() -> None:
         parse_collateral_param("d", "0.2")
 
 
-def test_presets_cover_the_curve_presets() -> None:
-    assert set(COLLATERAL_PRESET_NAMES) == set(PRESETS)
+def test_every_preset_has_a_curve_and_a_collateral_model() -> None:
+    assert all(p.curve is not None and p.collateral is not None for p in PRESETS.values())
 
 
 @pytest.mark.parametrize(
@@ -285,7 +283,7 @@ def test_presets_cover_the_curve_presets() -> None:
     ids=lambda v: str(v),
 )
 def test_presets(name: str, steps: tuple[float, ...], h_infra: float, cost: float) -> None:
-    params = collateral_preset(name.upper())
+    params = get_preset(name.upper()).collateral
     assert params.valuation_date == VALUATION
     assert [k.date for k in params.launches] == [date(2026, 10, 1), date(2027, 10, 1), date(2028, 7, 1)]
     assert tuple(k.step for k in params.launches) == steps
@@ -295,7 +293,7 @@ def test_presets(name: str, steps: tuple[float, ...], h_infra: float, cost: floa
 
 def test_unknown_preset_lists_known_names() -> None:
     with pytest.raises(ValueError, match="h100-base, h100-stress"):
-        collateral_preset("x100-base")
+        get_preset("x100-base").collateral
 
 
 # -- properties ----------------------------------------------------------------------

@@ -39,7 +39,7 @@ VALUATION = month_index(date(2026, 7, 1))  # §3: t in years from 2026-07-01
     ids=lambda v: str(v),
 )
 def test_h100_paths_match_reference(preset: str, year: int, quoted: float) -> None:
-    price = spot(get_preset(preset), np.array([VALUATION + 12 * year]))[0]
+    price = spot(get_preset(preset).curve, np.array([VALUATION + 12 * year]))[0]
     assert round(float(price), 2) == pytest.approx(quoted, abs=1e-9)
 
 
@@ -57,7 +57,7 @@ def test_h100_paths_match_reference(preset: str, year: int, quoted: float) -> No
     ids=lambda v: str(v),
 )
 def test_preset_calibration(name: str, p0: float, lam: float, floor: float, util0: float) -> None:
-    p = PRESETS[name]
+    p = PRESETS[name].curve
     assert p.price_date == date(2026, 7, 1)
     assert p.p0 == p0
     assert p.d == pytest.approx(1 - math.exp(-lam), rel=1e-9)
@@ -76,3 +76,16 @@ def test_get_preset_unknown_lists_names() -> None:
         get_preset("h100-nope")
     assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
     assert get_preset(" H100-Base ") is PRESETS["h100-base"]
+
+
+def test_a_misspelt_preset_suggests_the_closest_name() -> None:
+    with pytest.raises(UnknownPresetError, match="did you mean h100-stress") as info:
+        get_preset("h100-stres")
+    assert info.value.suggestion == "h100-stress"
+
+
+def test_one_registry_holds_curve_and_collateral_under_one_name() -> None:
+    """The launch dates are defined once: the curve's and the collateral's steps fall on the same dates."""
+    for preset in PRESETS.values():
+        assert preset.name in PRESETS and preset.summary
+        assert [k.date for k in preset.curve.launches] == [k.date for k in preset.collateral.launches]

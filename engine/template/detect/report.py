@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,25 @@ from engine.errors import GpuCreditError
 from engine.refs import CellRef, format_range
 from engine.template.profile import TemplateProfile
 
-CONFIDENCE = ("high", "medium", "low", "guess")
+class Confidence(StrEnum):
+    """How sure detection is of a field; a ``guess`` must be checked before converting."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    GUESS = "guess"
+
+
+class LineKind(StrEnum):
+    """What an income line is, as the inspect report describes it."""
+
+    RENT = "rent"
+    HOSTING_REVENUE = "hosting revenue"
+    REVENUE = "revenue"
+    SAVINGS = "savings"
+
+
+CONFIDENCE = tuple(level.value for level in Confidence)
 
 
 @dataclass(frozen=True)
@@ -19,8 +38,11 @@ class Finding:
 
     field: str
     where: str
-    confidence: str
+    confidence: Confidence
     how: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "confidence", Confidence(self.confidence))
 
     def to_json(self) -> dict[str, str]:
         return {"where": self.where, "confidence": self.confidence, "how": self.how}
@@ -32,8 +54,11 @@ class Candidate:
 
     label: str
     cells: tuple[CellRef, ...]
-    kind: str  # rent | hosting revenue | revenue | savings
+    kind: LineKind
     note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", LineKind(self.kind))
 
     def to_json(self) -> dict[str, str]:
         return {"label": self.label, "cells": format_range(self.cells), "kind": self.kind, "note": self.note}
@@ -51,7 +76,7 @@ class Detection:
     error: GpuCreditError | None = None
 
     def guesses(self) -> list[Finding]:
-        return [f for f in self.findings.values() if f.confidence == "guess"]
+        return [f for f in self.findings.values() if f.confidence is Confidence.GUESS]
 
     def comments(self) -> dict[str, str]:
         """Notes for :func:`engine.template.profile.profile_to_toml`: how each field was found, and how sure."""

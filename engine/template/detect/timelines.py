@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from engine.template.detect.scan import Sheet, WorkbookScan, line_label
 from engine.template.detect.vocab import (
@@ -37,19 +38,40 @@ KIND_RANK = {"date": 0, "text": 1, "year": 2, "number": 3, "textnum": 3}  # date
 _PART = re.compile(r"[qh]\s*[1-4]", re.IGNORECASE)  # "Q1" … "Q4", "H1", "H2" with the year on another line
 
 
+class Axis(StrEnum):
+    """Which way a timeline runs: along a row (periods across) or down a column."""
+
+    ROW = "row"
+    COL = "col"
+
+
+class Marker(StrEnum):
+    """What marks each period of a run."""
+
+    DATE = "date"
+    YEAR = "year"
+    NUMBER = "number"
+    TEXT = "text"  # dated labels: FY2026, Q1-26, Jan 2026
+    TEXTNUM = "textnum"  # numbered labels: Year 1, Period 2
+
+
 @dataclass(frozen=True)
 class Run:
     """A run of period markers along a row (axis ``row``) or a column (axis ``col``)."""
 
     sheet: str
-    axis: str
+    axis: Axis
     index: int  # the row (axis row) or column (axis col)
     positions: tuple[int, ...]  # the columns (axis row) or rows (axis col)
-    kind: str  # date | year | number | text (dated labels) | textnum (numbered labels)
+    kind: Marker
     values: tuple[float, ...]  # serials, years, numbers; a text label's first month index
     label: str
     unit: int = 0  # text: months per period; textnum: months per period the word says (0: "Period")
     years_index: int | None = None  # text: the line holding the years of "Q1" … "Q4" labels
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "axis", Axis(self.axis))
+        object.__setattr__(self, "kind", Marker(self.kind))
 
     def cells(self) -> tuple[CellRef, ...]:
         return self._along(self.index)
