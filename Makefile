@@ -1,6 +1,8 @@
 # gpucredit — developer entry points (GNU make, POSIX sh; Linux and macOS).
 #
-#   make test        venv + LibreOffice Calc (the test oracle), then pytest  (PYTEST_ARGS="-k oracle -x")
+#   make test        venv + LibreOffice Calc (the test oracle), the layer and type checks, then pytest
+#                    (PYTEST_ARGS="-k oracle -x")
+#   make check       only the checks: import-linter (layers) and mypy (types)
 #   make demo        convert the sample lender template with the h100-stress preset into out/
 #   make bench       run benchmarks/convert.py
 #   make libreoffice install LibreOffice Calc if soffice is missing (apt-get on Debian/Ubuntu)
@@ -13,7 +15,7 @@ VENV ?= .venv
 PY = $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help test demo bench libreoffice clean distclean
+.PHONY: help test check demo bench libreoffice clean distclean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -33,7 +35,12 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
 	touch $@
 
-test: $(VENV)/.installed libreoffice
+# The import rules of docs/architecture.md and the types, before any test runs.
+check: $(VENV)/.installed
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
+
+test: $(VENV)/.installed libreoffice check
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed

@@ -417,7 +417,7 @@ def _summary_xlsx(rows: list[Row]) -> bytes:
     from openpyxl.styles import Font
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]
     ws.title = "Batch summary"
     ws.append(list(COLUMNS))
     for cell in ws[1]:

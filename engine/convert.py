@@ -24,7 +24,9 @@ from engine.patch.rewire import PatchResult, apply_patch
 from engine.template.profile import TemplateProfile, read_profile
 from engine.formula.evaluate import Evaluation, evaluate
 from engine.formula.support import refuse_unsupported
-from engine.formula.reconcile import reconcile, require_reconciled
+from engine.formula.reconcile import reconcile as reconcile_workbook
+from engine.formula.reconcile import require_reconciled
+from engine.template.detect.report import Detection
 from engine.refs import CellRef
 from engine.report.summary import build_summary, finish_summary, headline
 from engine.template.timeline import read_grid
@@ -175,7 +177,7 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
     source = load(path, limits)
     before = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds)
     evaluate_tables(source.package, before, path=path)
-    reconciled = reconcile(source.package, before)
+    reconciled = reconcile_workbook(source.package, before)
     profile = _resolve_profile(source, profile_arg, before)
     used = _used_cells(before, profile)
     refuse_unsupported(before.unsupported, used, path=path)
@@ -232,6 +234,32 @@ def _convert(path: Path, out_path: Path, curve: CurveChoice, profile_arg: Templa
         unverified=tuple(str(mm) for mm in unverified), kept_excel_values=len(keep),
         reconciliation=reconciled.to_json(),
     )
+
+
+def inspect(path: str | Path, *, reconcile: bool = False, limits: Limits | None = None) -> Detection:
+    """What detection finds in a template, with a confidence per field (``gpucredit inspect``).
+
+    With ``reconcile``, the workbook's What-If tables are computed too and
+    :attr:`Detection.reconciliation` reports how many of Excel's cached values the engine
+    reproduces, by cause. Detection problems are in :attr:`Detection.error` (never raised);
+    a file that cannot be loaded or evaluated raises its :class:`GpuCreditError`.
+    """
+    from engine.template.detect.search import inspect_workbook
+
+    limits = limits or Limits()
+    try:
+        source = load(path, limits)
+        evaluation = evaluate(source.data, path=source.path, date1904=source.date1904,
+                              time_limit_s=limits.max_eval_seconds)
+        report = None
+        if reconcile:
+            evaluate_tables(source.package, evaluation, path=source.path)
+            report = reconcile_workbook(source.package, evaluation).to_json()
+        found = inspect_workbook(source, evaluation)
+    except GpuCreditError as exc:
+        raise exc.with_path(path) from exc.__cause__
+    found.reconciliation = report
+    return found
 
 
 def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[tuple[str, int, int]]:

@@ -11,7 +11,7 @@ import re
 from engine.formula.lambdas import unroll_lambdas
 from engine.formula.legacy import intersect_formula, without_range_only_calls
 from engine.xlsx.names import Names
-from engine.xlsx.package import Package, m
+from engine.xlsx.package import Package, drop, formula_of, m
 from engine.xlsx.sheet import SheetXml, array_members, expand_shared_group, shared_groups
 
 
@@ -50,7 +50,7 @@ def _empty_array_members(sheet: SheetXml) -> bool:
         if c_el is not None and c_el.find(m("f")) is None:
             for child in list(c_el):
                 c_el.remove(child)
-            c_el.attrib.pop("t", None)
+            drop(c_el, "t")
             changed = True
     return changed
 
@@ -58,7 +58,7 @@ def _empty_array_members(sheet: SheetXml) -> bool:
 def _rewrite_formulas(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str]) -> bool:
     changed = False
     for row, col, c_el in list(sheet.formula_cells()):
-        f_el = c_el.find(m("f"))
+        f_el = formula_of(c_el)
         kind = f_el.get("t", "normal")
         if kind in ("dataTable", "shared") or not f_el.text:
             continue
@@ -69,7 +69,7 @@ def _rewrite_formulas(sheet: SheetXml, sheet_name: str, names: Names, candidate:
             text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
         if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
             text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value
-        if text != f_el.text:
+        if text != f_el.text:  # noqa: SIM102
             f_el.text = text
             changed = True
     return changed
@@ -79,7 +79,7 @@ def _expand_candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> boo
     """Expand the shared-formula groups whose text may need intersecting: each member reads its own cell."""
     expanded = False
     for group in shared_groups(sheet).values():
-        master = next((el.find(m("f")).text for _r, _c, el in group if el.find(m("f")).text), None)
+        master = next((formula_of(el).text for _r, _c, el in group if formula_of(el).text), None)
         if master and candidate.search(master):
             try:
                 expand_shared_group(group)

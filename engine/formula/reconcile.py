@@ -180,7 +180,7 @@ def _shared_strings(package: Package) -> list[str]:
     part = package.related_part(package.workbook_part(), REL_SHARED_STRINGS)
     if part is None or not package.has(part):
         return []
-    return ["".join(si.itertext()) for si in package.xml(part).iterchildren(m("si"))]
+    return ["".join(str(text) for text in si.itertext()) for si in package.xml(part).iterchildren(m("si"))]
 
 
 def _show(value: CellValue) -> str:

@@ -159,22 +159,13 @@ def inspect_cmd(
     = False,
 ) -> None:
     """Show where a template keeps its timeline, rent and debt lines, and how sure detection is."""
-    from engine.formula.datatables import evaluate_tables
-    from engine.template.detect.search import inspect_workbook
+    from engine.convert import inspect
     from engine.template.profile import profile_to_toml
-    from engine.formula.evaluate import evaluate
-    from engine.formula.reconcile import reconcile
-    from engine.xlsx.load import load
     from engine.xlsx.save import write_atomic
 
     def run() -> None:
-        source = load(input)
-        evaluation = evaluate(source.data, path=source.path, date1904=source.date1904)
-        report = None
-        if reconcile_:
-            evaluate_tables(source.package, evaluation, path=source.path)
-            report = reconcile(source.package, evaluation).to_json()
-        found = inspect_workbook(source, evaluation)
+        found = inspect(input, reconcile=reconcile_)
+        report = found.reconciliation
         if as_json:
             doc = found.to_json()
             if report is not None:

@@ -51,14 +51,14 @@ def write_png(curve: MonthlyCurve, params: CurveParams, preset: str, path: Path,
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    dates = mdates.date2num([month_start(int(m)) for m in curve.months])
+    dates = mdates.date2num([month_start(int(m)) for m in curve.months])  # type: ignore[no-untyped-call]
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
     ax.plot(dates, curve.spot, label="spot ($/GPU-hour)", color="#2F75B5")
     ax.plot(dates, curve.realised, label="realised ($/installed GPU-hour)", color="#C00000")
     ax.set_ylabel("$ per GPU-hour")
     ax.set_ylim(bottom=0)
     for launch in params.launches:
-        when = float(mdates.date2num(launch.date))
+        when = float(mdates.date2num(launch.date))  # type: ignore[no-untyped-call]
         if launch.date > params.price_date and dates[0] <= when <= dates[-1]:
             ax.axvline(when, color="#999999", linestyle=":", linewidth=1)
     right = ax.twinx()

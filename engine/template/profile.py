@@ -22,6 +22,14 @@ class TimelineKind(StrEnum):
     PERIOD_NUMBER = "period_number"  # 1, 2, 3, … (needs a start date)
     LABEL = "label"  # text such as FY2026, Q1-26, Jan 2026, Year 1
 
+    @classmethod
+    def parse(cls, text: str) -> TimelineKind:
+        """The kind a profile names; a ValueError listing the kinds for anything else."""
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"timeline kind must be one of {', '.join(k.value for k in cls)}, not {text!r}") from None
+
 
 TIMELINE_KINDS = tuple(kind.value for kind in TimelineKind)
 METRIC_FIELDS = ("cfads", "debt_service", "interest", "principal", "closing_balance", "dscr")
@@ -46,9 +54,7 @@ class Timeline:
     years: tuple[CellRef, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in TIMELINE_KINDS:
-            raise ValueError(f"timeline kind must be one of {', '.join(TIMELINE_KINDS)}, not {self.kind!r}")
-        object.__setattr__(self, "kind", TimelineKind(self.kind))  # parsed once, here
+        object.__setattr__(self, "kind", TimelineKind.parse(str(self.kind)))  # a text from Python callers too
         if self.kind == "period_number" and self.start is None:
             raise ValueError("a timeline of period numbers needs a start date")
         if self.years and (self.kind != "label" or len(self.years) != len(self.cells)):
@@ -115,7 +121,7 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         start = dt.date.fromisoformat(start)
     timeline = Timeline(
         cells=parse_range(_text(tl, "cells", "timeline")),
-        kind=str(tl.get("kind", "period_end")),
+        kind=TimelineKind.parse(str(tl.get("kind", "period_end"))),
         frequency=Frequency.parse(_text(tl, "frequency", "timeline")),
         start=start,
         fiscal_start_month=int(tl.get("fiscal_start_month", 1)),

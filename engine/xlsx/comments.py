@@ -20,23 +20,21 @@ def add_notes(package: Package, part: str, sheet: SheetXml, notes: list[tuple[Ce
     comments_part = package.related_part(part, REL_COMMENTS)
     if comments_part is None:
         comments_part = package.new_part_name("xl/comments{}.xml")
-        root = etree.Element(m("comments"), nsmap={None: NS_MAIN})
-        etree.SubElement(etree.SubElement(root, m("authors")), m("author")).text = author
-        etree.SubElement(root, m("commentList"))
+        root = etree.Element(m("comments"), nsmap={None: NS_MAIN})  # type: ignore[dict-item]
         package.add_relationship(part, REL_COMMENTS, comments_part)
         package.set_content_type(comments_part, CT_COMMENTS)
     else:
         root = package.xml(comments_part)
-    authors = root.find(m("authors"))
+    authors = _child(root, "authors", first=True)  # a comments part may lack either list
     names = [a.text for a in authors]
     if author not in names:
         etree.SubElement(authors, m("author")).text = author
         names.append(author)
-    clist = root.find(m("commentList"))
+    clist = _child(root, "commentList")
     taken = {c.get("ref") for c in clist}
     for cell, text in notes:
         if cell.a1 in taken:  # keep the lender's note; ours goes first in the same comment
-            existing = next(c for c in clist if c.get("ref") == cell.a1).find(m("text"))
+            existing = _child(next(c for c in clist if c.get("ref") == cell.a1), "text")
             bare = existing.find(m("t"))
             if bare is not None:  # a plain-text note: make it a run, since runs cannot follow a bare <t>
                 existing.remove(bare)
@@ -51,6 +49,15 @@ def add_notes(package: Package, part: str, sheet: SheetXml, notes: list[tuple[Ce
         etree.SubElement(comment, m("text")).append(_run(text))
     package.write_xml(comments_part, root)
     _add_vml_shapes(package, part, sheet, [cell for cell, _ in notes if cell.a1 not in taken])
+
+
+def _child(parent: etree._Element, tag: str, *, first: bool = False) -> etree._Element:
+    """``parent``'s ``tag`` child, added (first or last) when the part has none."""
+    found = parent.find(m(tag))
+    if found is None:
+        found = etree.Element(m(tag))
+        parent.insert(0, found) if first else parent.append(found)
+    return found
 
 
 def _run(text: str) -> etree._Element:

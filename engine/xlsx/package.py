@@ -39,6 +39,21 @@ def m(tag: str) -> str:
     return f"{{{NS_MAIN}}}{tag}"
 
 
+def drop(el: etree._Element, *names: str) -> None:
+    """Remove attributes ``names`` from ``el`` where present."""
+    for name in names:
+        if name in el.attrib:
+            del el.attrib[name]
+
+
+def formula_of(c_el: etree._Element) -> etree._Element:
+    """The ``<f>`` of a formula cell (callers pass cells from ``SheetXml.formula_cells``)."""
+    f_el = c_el.find(m("f"))
+    if f_el is None:
+        raise ValueError(f"cell {c_el.get('r', '?')} holds no formula")
+    return f_el
+
+
 def parse_xml(data: bytes) -> etree._Element:
     """Parse one part; refuses DTDs (no OOXML part has one; they carry XML bombs)."""
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
@@ -149,7 +164,7 @@ class Package:
         if name in self._parts:
             root = self.xml(name)
         else:
-            root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+            root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]
         taken = {rel.get("Id") for rel in root}
         n = 1
         while f"rId{n}" in taken:

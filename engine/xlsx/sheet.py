@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.xlsx.package import NS_MAIN, NS_R, m
+from engine.xlsx.package import NS_MAIN, NS_R, drop, formula_of, m
 from engine.refs import column_letter, parse_cell
 from engine.values import CellValue, ExcelError
 
@@ -106,7 +106,7 @@ class SheetXml:
         c_el = self.ensure_cell(row, col)
         for child in list(c_el):
             c_el.remove(child)
-        c_el.attrib.pop("t", None)
+        drop(c_el, "t")
         f_el = etree.SubElement(c_el, m("f"))
         f_el.text = formula[1:] if formula.startswith("=") else formula
         if style is not None:
@@ -117,7 +117,7 @@ class SheetXml:
         c_el = self.ensure_cell(row, col)
         for child in list(c_el):
             c_el.remove(child)
-        c_el.attrib.pop("t", None)
+        drop(c_el, "t")
         if isinstance(value, bool):
             c_el.set("t", "b")
             etree.SubElement(c_el, m("v")).text = "1" if value else "0"
@@ -150,7 +150,7 @@ def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
     """Write the cached result of a formula cell (keeps its ``<f>``)."""
     for v_el in c_el.findall(m("v")):
         c_el.remove(v_el)
-    c_el.attrib.pop("t", None)
+    drop(c_el, "t")
     v_el = etree.SubElement(c_el, m("v"))
     if isinstance(value, bool):
         c_el.set("t", "b")
@@ -192,7 +192,7 @@ class NewSheet:
         self.cells[(row, col)] = ("formula", formula, style)
 
     def to_root(self) -> etree._Element:
-        root = etree.Element(m("worksheet"), nsmap={None: NS_MAIN, "r": NS_R})
+        root = etree.Element(m("worksheet"), nsmap={None: NS_MAIN, "r": NS_R})  # type: ignore[dict-item]
         if self.tab_color or self.fit_to_width:
             pr = etree.SubElement(root, m("sheetPr"))
             if self.tab_color:
@@ -269,11 +269,11 @@ def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
     from openpyxl.formula.tokenizer import TokenizerError
     from openpyxl.formula.translate import Translator
 
-    master = next(((r, c, el) for r, c, el in group if (el.find(m("f")).text or "") != ""), None)
+    master = next(((r, c, el) for r, c, el in group if (formula_of(el).text or "") != ""), None)
     if master is None:
         raise ValueError("a shared formula has no master cell")
     mr, mc, m_el = master
-    master_text = "=" + (m_el.find(m("f")).text or "")
+    master_text = "=" + (formula_of(m_el).text or "")
     origin = f"{column_letter(mc)}{mr}"
     try:
         texts = [master_text if (r, c) == (mr, mc) else Translator(master_text, origin=origin).translate_formula(
@@ -281,9 +281,8 @@ def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
     except TokenizerError as exc:
         raise ValueError(f"the shared formula at {origin} cannot be read ({exc})") from exc
     for (_r, _c, el), text in zip(group, texts, strict=True):
-        f = el.find(m("f"))
-        for attr in ("t", "si", "ref"):
-            f.attrib.pop(attr, None)
+        f = formula_of(el)
+        drop(f, "t", "si", "ref")
         f.text = text[1:]
 
 
@@ -303,8 +302,8 @@ def array_ranges(sheet: SheetXml, kinds: tuple[str, ...] = ("array",)
     range it covers as (first row, first column, last row, last column)."""
     found = []
     for row, col, c_el in list(sheet.formula_cells()):
-        f_el = c_el.find(m("f"))
-        ref = f_el.get("ref") if f_el is not None and f_el.get("t") in kinds else None
+        f_el = formula_of(c_el)
+        ref = f_el.get("ref") if f_el.get("t") in kinds else None
         if not ref or ":" not in ref:
             continue
         first, last = ref.split(":")
@@ -336,9 +335,9 @@ def split_array_formula(sheet: SheetXml, expression: str, bounds: tuple[int, int
     for r in range(r1, r2 + 1):
         for c in range(c1, c2 + 1):
             c_el = sheet.ensure_cell(r, c)
-            c_el.attrib.pop("cm", None)
+            drop(c_el, "cm")
             if (r, c) != (r1, c1):
                 sheet.set_formula(r, c, f"INDEX(({expression}),{r - r1 + 1},{c - c1 + 1})")
-            split = c_el.find(m("f"))
+            split = formula_of(c_el)
             split.set("t", "array")
             split.set("ref", f"{column_letter(c)}{r}")

@@ -24,6 +24,8 @@ def add_sheet(package: Package, root: etree._Element, name: str) -> str:
     rel_id = package.add_relationship(wb_part, REL_WORKSHEET, part)
     wb = package.xml(wb_part)
     sheets_el = wb.find(m("sheets"))
+    if sheets_el is None:
+        raise TemplateError("the workbook lists no sheets (workbook.xml has no <sheets>); re-save it in Excel")
     next_id = 1 + max((int(el.get("sheetId", "0")) for el in sheets_el), default=0)
     el = etree.SubElement(sheets_el, m("sheet"))
     el.set("name", name)

@@ -1,4 +1,4 @@
-"""Third-party workbooks saved by Excel (../shared/corpus): the engine reproduces Excel's own cached
+"""Third-party workbooks saved by Excel (tests/corpus): the engine reproduces Excel's own cached
 values; what is not a rent template is refused with a clear error — never a crash, never a write.
 The NREL pro forma converted with a profile: ``test_corpus_nrel.py``."""
 
@@ -20,7 +20,7 @@ from engine.formula.evaluate import evaluate
 from engine.formula.reconcile import reconcile
 from engine.xlsx.load import load
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 NREL = "nrel-reopt-proforma-2017.xlsx"
 LOAN = "loan-tracker-prepayments.xlsx"
 

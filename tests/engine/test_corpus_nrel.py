@@ -1,4 +1,4 @@
-"""NREL's solar pro forma (../shared/corpus), converted with a profile the test writes (issue 3).
+"""NREL's solar pro forma (tests/corpus), converted with a profile the test writes (issue 3).
 
 Its savings line, ``'Cash Flow'`` row 8, is one legacy array formula over B8:CX8; the operating
 years C2:AA2 are the timeline. Every part outside the intended changes keeps its bytes, every
@@ -25,7 +25,7 @@ from engine.refs import parse_range
 from libreoffice import cached_values, compare, recalculate
 from models.periods import Frequency
 
-NREL = ROOT.parent / "shared" / "corpus" / "nrel-reopt-proforma-2017.xlsx"
+NREL = ROOT / "tests" / "corpus" / "nrel-reopt-proforma-2017.xlsx"
 M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RENT = parse_range("'Cash Flow'!C8:AA8")
 # The parts a conversion means to change, add or drop (docs/preservation.md).

@@ -27,7 +27,7 @@ from engine.refs import format_range
 from engine.xlsx.load import load
 from libreoffice import cached_values, compare
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 NAMES = [lay.name for lay in lb.LAYOUTS]
 ORACLE = NAMES  # every layout against LibreOffice, ~2 s of soffice each
 

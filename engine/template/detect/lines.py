@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from openpyxl.utils.cell import column_index_from_string
 
-from engine.template.detect.report import Candidate
+from engine.template.detect.report import Candidate, LineKind
 from engine.template.detect.scan import Sheet, WorkbookScan, line_label
 from engine.template.detect.timelines import Run
 from engine.template.detect.vocab import (
@@ -129,7 +129,7 @@ class LineSearch:
                 tier = rent_tier(line.label)
                 kind = revenue_kind(line.label)
                 if tier == 0 and kind:
-                    self.scan.report.revenue_lines.append(Candidate(line.label, line.cells, kind, f"{kind}, not rent"))
+                    self.scan.report.revenue_lines.append(Candidate(line.label, line.cells, LineKind(kind), f"{kind}, not rent"))
                 if tier and _numeric(sheet, line):
                     scored.append((tier, line))
         if not scored:
@@ -139,11 +139,11 @@ class LineSearch:
         for tier, line in scored:
             if tier < top:
                 self.scan.report.revenue_lines.append(Candidate(
-                    line.label, line.cells, TIER_KIND[tier], f"{TIER_KIND[tier]}; a {TIER_KIND[top]} line ranks above"))
+                    line.label, line.cells, LineKind(TIER_KIND[tier]), f"{TIER_KIND[tier]}; a {TIER_KIND[top]} line ranks above"))
         chosen = self._narrow(best)
         for line in best:
             self.scan.report.rent_candidates.append(Candidate(
-                line.label, line.cells, TIER_KIND[top], "chosen" if line in chosen else self._why_not(line, chosen)))
+                line.label, line.cells, LineKind(TIER_KIND[top]), "chosen" if line in chosen else self._why_not(line, chosen)))
         if len(chosen) > 1:
             listed = "; ".join(f"'{line.label}' at {format_range(line.cells)}" for line in chosen)
             raise self.scan.fail(f"several lines could be the rent: {listed}; pass --profile to choose "

@@ -74,6 +74,7 @@ class Detection:
     rent_candidates: list[Candidate] = field(default_factory=list)
     revenue_lines: list[Candidate] = field(default_factory=list)
     error: GpuCreditError | None = None
+    reconciliation: dict[str, Any] | None = None  # engine.formula.reconcile's report, when asked for
 
     def guesses(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.confidence is Confidence.GUESS]

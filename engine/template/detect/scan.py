@@ -17,7 +17,7 @@ from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
-from engine.template.detect.report import Detection, Finding
+from engine.template.detect.report import Confidence, Detection, Finding
 from engine.template.detect.vocab import NAMES, normalise
 from engine.errors import DetectionError
 from engine.formula.evaluate import Evaluation, to_cell_value
@@ -161,7 +161,7 @@ class WorkbookScan:
 
     def note(self, name: str, where: str, confidence: str, how: str) -> None:
         """Record where profile field ``name`` was found, how sure detection is, and how it knew."""
-        self.report.findings[name] = Finding(name, where, confidence, how)
+        self.report.findings[name] = Finding(name, where, Confidence(confidence), how)
 
     def labelled_cells(self, pattern: re.Pattern[str]) -> Iterable[tuple[Sheet, int, int, str]]:
         for sheet in self.sheets.values():

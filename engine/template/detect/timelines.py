@@ -27,7 +27,7 @@ from engine.template.detect.vocab import (
 )
 from engine.errors import GpuCreditError
 from engine.template.labels import PeriodLabelError, parse_label
-from engine.template.profile import Timeline
+from engine.template.profile import Timeline, TimelineKind
 from engine.refs import CellRef, format_range
 from engine.template.timeline import read_grid
 from engine.values import CellValue, serial_to_date
@@ -159,7 +159,7 @@ def _runs_along(sheet: Sheet, axis: str, index: int, positions: list[int],
         kept = run[1:] if leading_zero else run  # period 0: financial close or construction
         if kind is not None and len(kept) >= MIN_PERIODS:
             label = line_label(sheet, axis, index, run[0][0])
-            yield Run(sheet.title, axis, index, tuple(p for p, _ in kept), kind,
+            yield Run(sheet.title, Axis(axis), index, tuple(p for p, _ in kept), Marker(kind),
                       tuple(v for _, v in kept), label[0] if label else "", unit, years_at)
 
     for p in positions:
@@ -236,14 +236,14 @@ class TimelineSearch:
         if frame.kind == "date":
             step = _months_between(frame.values[0], frame.values[1])
             kind, confidence, why = self._date_kind(frame)
-            timeline = Timeline(cells=cells, kind=kind, frequency=Frequency(step))
+            timeline = Timeline(cells=cells, kind=TimelineKind(kind), frequency=Frequency(step))
             self.scan.note("timeline", where, "high", f"'{label}': {len(cells)} dates, {step} month(s) apart")
             self.scan.note("kind", kind, confidence, why)
             self.scan.note("frequency", Frequency(step).name.lower(), "high", "from the spacing of the dates")
         elif frame.kind == "text":
             timeline = self._labelled(sheet, frame)
         elif frame.kind == "year":
-            timeline = Timeline(cells=cells, kind="year", frequency=Frequency.ANNUAL)
+            timeline = Timeline(cells=cells, kind=TimelineKind.YEAR, frequency=Frequency.ANNUAL)
             self.scan.note("timeline", where, "high", f"'{label}': years {frame.values[0]:.0f}–{frame.values[-1]:.0f}")
             self.scan.note("kind", "year", "medium" if "fy" in normalise(label).split() else "high",
                        "calendar years" + (" (a fiscal year starting in January; check)"
@@ -283,7 +283,8 @@ class TimelineSearch:
         self.scan.note("timeline", format_range(cells), "medium" if years or not frame.label else "high", how)
         self.scan.note("kind", "label", k_conf, k_how)
         self.scan.note("frequency", freq.name.lower(), "high", "from the labels")
-        return Timeline(cells=cells, kind="label", frequency=freq, fiscal_start_month=fiscal_month, years=years)
+        return Timeline(cells=cells, kind=TimelineKind.LABEL, frequency=freq, fiscal_start_month=fiscal_month,
+                        years=years)
 
     def _fiscal_start(self, frame: Run, first: str) -> tuple[int, str, str]:
         """The month the fiscal year starts, when the labels (or the timeline's label) say FY."""
@@ -331,7 +332,7 @@ class TimelineSearch:
         self.scan.note("kind", kind, "high", "the cells count periods")
         self.scan.note("frequency", freq.name.lower(), f_conf, f_how)
         self.scan.note("start", start.isoformat(), s_conf, s_how)
-        return Timeline(cells=cells, kind=kind, frequency=freq, start=start)
+        return Timeline(cells=cells, kind=TimelineKind(kind), frequency=freq, start=start)
 
     def _frequency(self, frame: Run) -> tuple[Frequency, str, str]:
         found = frequency_from_words(frame.label)

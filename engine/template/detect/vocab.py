@@ -108,7 +108,7 @@ def revenue_kind(label: str) -> str | None:
     return None
 
 
-TIER_KIND = {3: "rent", 2: "hosting revenue", 1: "revenue"}
+TIER_KIND = {3: "rent", 2: "hosting revenue", 1: "revenue"}  # LineKind values
 
 
 def frequency_from_words(text: str) -> Frequency | None:
