@@ -37,15 +37,14 @@ from engine.errors import (
 )
 
 if TYPE_CHECKING:
-    from engine.convert import ConversionResult, CurveChoice, convert, inspect
-    from engine.report.metrics import CollateralChoice
+    from engine.convert import CollateralChoice, ConversionResult, CurveChoice, convert, inspect
     from engine.template.detect.report import Detection
     from engine.template.profile import TemplateProfile, read_profile
     from engine.xlsx.load import Limits
 
 _LAZY = {
     "convert": "engine.convert", "inspect": "engine.convert", "ConversionResult": "engine.convert",
-    "CurveChoice": "engine.convert", "CollateralChoice": "engine.report.metrics",
+    "CurveChoice": "engine.convert", "CollateralChoice": "engine.convert",
     "Detection": "engine.template.detect.report", "TemplateProfile": "engine.template.profile",
     "read_profile": "engine.template.profile", "Limits": "engine.xlsx.load",
 }

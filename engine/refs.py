@@ -5,9 +5,33 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from functools import lru_cache
 
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+_LETTERS = tuple(chr(c) for c in range(ord("A"), ord("Z") + 1))
+
+
+@lru_cache(maxsize=20_000)
+def column_letter(col: int) -> str:
+    """1 → ``A``, 28 → ``AB``, 16384 → ``XFD``."""
+    if not 1 <= col <= 16_384:
+        raise ValueError(f"column {col} is outside the Excel grid (1-16384)")
+    letters = ""
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = _LETTERS[rest] + letters
+    return letters
+
+
+@lru_cache(maxsize=20_000)
+def column_index(letters: str) -> int:
+    """``A`` → 1, ``ab`` → 28 (case-insensitive)."""
+    col = 0
+    for ch in letters.upper():
+        if not "A" <= ch <= "Z":
+            raise ValueError(f"not a column: {letters!r}")
+        col = col * 26 + ord(ch) - 64
+    return col
 _PLAIN_SHEET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -26,12 +50,12 @@ class CellRef:
     @property
     def a1(self) -> str:
         """``C7`` (no sheet)."""
-        return f"{get_column_letter(self.col)}{self.row}"
+        return f"{column_letter(self.col)}{self.row}"
 
     @property
     def absolute(self) -> str:
         """``$C$7`` (no sheet)."""
-        return f"${get_column_letter(self.col)}${self.row}"
+        return f"${column_letter(self.col)}${self.row}"
 
     def __str__(self) -> str:
         return f"{quote_sheet(self.sheet)}!{self.a1}"
@@ -61,12 +85,13 @@ def split_sheet(ref: str) -> tuple[str | None, str]:
     return sheet, addr
 
 
+@lru_cache(maxsize=200_000)
 def parse_cell(addr: str) -> tuple[int, int]:
     """``"C7"`` or ``"$C$7"`` → ``(7, 3)`` (row, column)."""
     match = _CELL.match(addr.strip())
     if match is None:
         raise ValueError(f"not a cell address: {addr!r}")
-    return int(match.group(2)), column_index_from_string(match.group(1).upper())
+    return int(match.group(2)), column_index(match.group(1))
 
 
 def parse_ref(ref: str, default_sheet: str | None = None) -> CellRef:
@@ -113,11 +138,6 @@ def format_range(cells: tuple[CellRef, ...] | list[CellRef]) -> str:
     return f"{quote_sheet(first.sheet)}!{first.a1}:{last.a1}"
 
 
-def column_letter(col: int) -> str:
-    """1 → ``A``."""
-    return str(get_column_letter(col))
-
-
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 _AREA = re.compile(
     r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!:\[\]]+)!)?"
@@ -160,10 +180,10 @@ def parse_area(text: str) -> Area | None:
     if sheet is not None and sheet.startswith("'"):
         sheet = sheet[1:-1].replace("''", "'")
     if found["c1"]:
-        r1, c1 = int(found["r1"]), column_index_from_string(found["c1"].upper())
-        r2, c2 = (int(found["r2"]), column_index_from_string(found["c2"].upper())) if found["c2"] else (r1, c1)
+        r1, c1 = int(found["r1"]), column_index(found["c1"])
+        r2, c2 = (int(found["r2"]), column_index(found["c2"])) if found["c2"] else (r1, c1)
     elif found["cc1"]:
-        r1, c1, r2, c2 = 1, column_index_from_string(found["cc1"].upper()), MAX_ROW, column_index_from_string(found["cc2"].upper())
+        r1, c1, r2, c2 = 1, column_index(found["cc1"]), MAX_ROW, column_index(found["cc2"])
     else:
         r1, c1, r2, c2 = int(found["rr1"]), 1, int(found["rr2"]), MAX_COL
     r1, r2, c1, c2 = min(r1, r2), max(r1, r2), min(c1, c2), max(c1, c2)

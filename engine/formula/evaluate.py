@@ -22,7 +22,6 @@ import formualizer as fz
 
 from engine.errors import EvaluationError
 from engine.formula.prepare import prepare_engine_copy
-from engine.formula.support import unsupported_calls
 from engine.xlsx.package import Package, m
 from engine.refs import column_letter, parse_cell, quote_sheet
 from engine.xlsx.sheet import SheetXml
@@ -65,14 +64,67 @@ class Evaluation:
     """The values of one recalculated workbook; read any cell with :meth:`get`."""
 
     def __init__(self, book: Any, *, date1904: bool = False, iteration: Iteration | None = None,
-                 unsupported: dict[tuple[str, int, int], frozenset[str]] | None = None) -> None:
+                 unsupported: dict[tuple[str, int, int], frozenset[str]] | None = None,
+                 path: str | Path | None = None, time_limit_s: float | None = None) -> None:
         self._book = book
         self._date1904 = date1904
         self.iteration = iteration or Iteration(enabled_in_workbook=False)
         # formula cells that call a function the engine lacks (engine.formula.support), by cell
         self.unsupported = unsupported or {}
-
+        self._path = path
+        self._time_limit_s = time_limit_s
         self.overrides: dict[tuple[str, int, int], CellValue] = {}
+
+    # -- editing the loaded workbook (a model session) ---------------------------------------------
+    def set_values(self, values: dict[tuple[str, int, int], CellValue]) -> None:
+        """Set constant cells (``None`` empties one); :meth:`recalculate` then re-computes what depends
+        on them, and only that."""
+        for (sheet, row, col), value in values.items():
+            self._book.set_value(sheet, row, col, value.code if isinstance(value, ExcelError) else value)
+
+    def formula(self, sheet: str, row: int, col: int) -> str | None:
+        """The formula the engine holds for a cell (its own copy's text), or None for a constant or an
+        empty cell."""
+        try:
+            text = self._book.get_formula(sheet, row, col)
+        except _ENGINE_FAILURES as exc:
+            raise EvaluationError(f"the formula engine cannot read this cell: {exc}", sheet=sheet,
+                                  cell=f"{column_letter(col)}{row}") from exc
+        return str(text) if text else None
+
+    def set_formulas(self, formulas: dict[tuple[str, int, int], str]) -> None:
+        """Give cells formulas (Excel text, with or without the leading ``=``)."""
+        for (sheet, row, col), text in formulas.items():
+            self._book.set_formula(sheet, row, col, text if text.startswith("=") else "=" + text)
+
+    def add_sheet(self, name: str, cells: dict[tuple[int, int], tuple[str, object]]) -> None:
+        """Add a sheet holding ``cells``: ``(row, col) -> ("value", v)`` or ``("formula", text)``."""
+        self._book.add_sheet(name)
+        sheet = self._book.sheet(name)
+        for (row, col), (kind, content) in cells.items():
+            if kind == "formula":
+                text = str(content)
+                sheet.set_formula(row, col, text if text.startswith("=") else "=" + text)
+            elif content is not None:
+                sheet.set_value(row, col, content)
+
+    def recalculate(self) -> None:
+        """Re-compute the cells that depend on what was set since the last evaluation.
+
+        Raises
+        ------
+        EvaluationError
+            When the engine fails, takes longer than the time limit, or a circular reference does
+            not converge.
+        """
+        _run(self._book, self._time_limit_s, self._path)
+        telemetry = self._book.last_cycle_telemetry()
+        if telemetry.capped_sccs:
+            raise EvaluationError(
+                f"circular reference does not converge within {self.iteration.max_iterations} iterations "
+                f"(change under {self.iteration.max_change:g}) once the rent is re-priced; fix the model's loop, "
+                "or its iteration settings in Excel", path=self._path)
+        self.overrides.clear()
 
     def get(self, sheet: str, row: int, col: int) -> CellValue:
         """Value of a cell (formula or constant); ``None`` for an empty cell."""
@@ -170,24 +222,35 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     """
     package = Package.from_bytes(data)
     settings = _iteration_settings(package)
-    if prepare_engine_copy(package):
+    prepared = prepare_engine_copy(package)
+    if prepared.changed:
         data = package.to_bytes()
-    unsupported = unsupported_calls(package)
+    unsupported = prepared.unsupported
     try:
         book = _load(data, date1904, settings, iterate=True)
-        with _time_limit(book, time_limit_s):
-            book.evaluate_all()
     except _ENGINE_FAILURES as exc:
-        if "CANCELLED" in str(exc):
-            raise EvaluationError(f"recalculating the workbook took longer than the {time_limit_s:g} s limit; "
-                                  "raise it with --max-eval-seconds if the model is that large", path=path) from exc
-        raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
+        raise EvaluationError(f"the formula engine could not load the workbook: {exc}", path=path) from exc
+    _run(book, time_limit_s, path)
     telemetry = book.last_cycle_telemetry()
     if telemetry.capped_sccs:
         _raise_not_converged(package, data, date1904, settings, path)
     iteration = Iteration(settings.enabled_in_workbook, settings.max_iterations, settings.max_change,
                           cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
-    return Evaluation(book, date1904=date1904, iteration=iteration, unsupported=unsupported)
+    return Evaluation(book, date1904=date1904, iteration=iteration, unsupported=unsupported, path=path,
+                      time_limit_s=time_limit_s)
+
+
+def _run(book: Any, time_limit_s: float | None, path: str | Path | None) -> None:
+    """``evaluate_all`` under the time limit; engine failures become EvaluationError."""
+    try:
+        with _time_limit(book, time_limit_s):
+            book.evaluate_all()
+    except _ENGINE_FAILURES as exc:
+        if "CANCELLED" in str(exc):
+            book.reset_cancel()
+            raise EvaluationError(f"recalculating the workbook took longer than the {time_limit_s:g} s limit; "
+                                  "raise it with --max-eval-seconds if the model is that large", path=path) from exc
+        raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
 
 
 @contextmanager

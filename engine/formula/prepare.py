@@ -7,17 +7,27 @@ its own formula text.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from engine.formula.lambdas import unroll_lambdas
 from engine.formula.legacy import intersect_formula, without_range_only_calls
+from engine.formula.support import unsupported_in_sheet
 from engine.xlsx.names import Names
 from engine.xlsx.package import Package, drop, formula_of, m
 from engine.xlsx.sheet import SheetXml, array_members, expand_shared_group, shared_groups
 
 
-def prepare_engine_copy(package: Package) -> bool:
-    """Edit ``package`` (the engine's private copy) into what the engine needs, one pass per sheet;
-    ``True`` when anything changed.
+@dataclass(frozen=True)
+class EngineCopy:
+    """What preparing the engine's copy did: whether anything changed, and the formula cells that call
+    a function the engine lacks (found in the same pass, on the rewritten text)."""
+
+    changed: bool
+    unsupported: dict[tuple[str, int, int], frozenset[str]]
+
+
+def prepare_engine_copy(package: Package) -> EngineCopy:
+    """Edit ``package`` (the engine's private copy) into what the engine needs, one pass per sheet.
 
     - Array members emptied: the engine treats a member cell that holds a value as an obstacle
       (``#SPILL!``); Excel treats it as part of the array. Emptied, the engine spills into them.
@@ -31,16 +41,19 @@ def prepare_engine_copy(package: Package) -> bool:
     candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
                            re.IGNORECASE)
     changed_any = False
+    unsupported: dict[tuple[str, int, int], frozenset[str]] = {}
+    lacking: dict[str, bool] = {}
     for entry in package.sheets():
         if not package.has(entry.part) or b"<f" not in (raw := package.read(entry.part)):
             continue
         sheet = SheetXml(package.xml(entry.part))
-        emptied = b' t="array"' in raw and _empty_array_members(sheet)
-        expanded = _expand_candidate_groups(sheet, candidate)
+        emptied = b"array" in raw and _empty_array_members(sheet)
+        expanded = b"shared" in raw and _expand_candidate_groups(sheet, candidate)
         if _rewrite_formulas(sheet, entry.name, names, candidate) or emptied or expanded:
             package.write_xml(entry.part, sheet.root)
             changed_any = True
-    return changed_any
+        unsupported.update(unsupported_in_sheet(sheet, entry.name, lacking))
+    return EngineCopy(changed_any, unsupported)
 
 
 def _empty_array_members(sheet: SheetXml) -> bool:
@@ -65,7 +78,7 @@ def _rewrite_formulas(sheet: SheetXml, sheet_name: str, names: Names, candidate:
         text = f_el.text
         if "LAMBDA(" in text.upper():
             text = unroll_lambdas(text, names, sheet_name)
-        if candidate.search(without_range_only_calls(text)):
+        if candidate.search(text) and candidate.search(without_range_only_calls(text)):
             text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
         if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
             text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value

@@ -18,7 +18,7 @@ from formualizer.visitor import collect_function_names
 from engine.errors import EvaluationError, UnsupportedFunctionError
 from engine.formula.tree import function_name
 from engine.refs import column_letter, quote_sheet
-from engine.xlsx.package import Package, m
+from engine.xlsx.package import Package, formula_of
 from engine.xlsx.sheet import SheetXml
 from engine.values import CellValue, ExcelError
 
@@ -80,34 +80,58 @@ _CALL = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
 def called_functions(formula: str) -> set[str]:
     """The functions a formula calls, as Excel shows them; string literals and quoted sheet names are
     not read as calls. Cheaper than a parse, and the same names for every formula Excel writes."""
-    return {function_name(name.upper()) for name in _CALL.findall(_QUOTED.sub('""', formula))}
+    text = _QUOTED.sub('""', formula) if '"' in formula or "'" in formula else formula
+    return {function_name(name.upper()) for name in _CALL.findall(text)}
+
+
+def _unsupported_of(text: str, names_lacking: dict[str, bool]) -> frozenset[str]:
+    found = set()
+    for name in called_functions(text):
+        lacking = names_lacking.get(name)
+        if lacking is None:
+            lacking = names_lacking[name] = not is_supported(name)
+        if lacking:
+            found.add(name)
+    return frozenset(found)
+
+
+def unsupported_in_sheet(sheet: SheetXml, sheet_name: str, names_lacking: dict[str, bool] | None = None
+                         ) -> dict[Key, frozenset[str]]:
+    """The formula cells of one sheet that call a function the engine does not implement, with those
+    functions; a shared formula's members carry their master's. ``names_lacking`` caches verdicts
+    across sheets."""
+    lacking = {} if names_lacking is None else names_lacking
+    found: dict[Key, frozenset[str]] = {}
+    masters: dict[str, frozenset[str]] = {}
+    shared_members = []
+    for row, col, c_el in sheet.formula_cells():
+        f_el = formula_of(c_el)
+        kind = f_el.get("t")
+        if kind == "dataTable":
+            continue  # computed by engine.formula.datatables, never by the engine
+        text = f_el.text or ""
+        if kind == "shared" and not text:
+            shared_members.append((row, col, f_el.get("si", "")))
+            continue
+        verdict = _unsupported_of(text, lacking) if "(" in text else frozenset()
+        if kind == "shared":
+            masters[f_el.get("si", "")] = verdict
+        if verdict:
+            found[(sheet_name, row, col)] = verdict
+    for row, col, si in shared_members:
+        if masters.get(si):
+            found[(sheet_name, row, col)] = masters[si]
+    return found
 
 
 def unsupported_calls(package: Package) -> dict[Key, frozenset[str]]:
     """Every formula cell of ``package`` (the engine's prepared copy) that calls a function the engine
-    does not implement, with those functions; a shared formula's members carry their master's."""
+    does not implement (see :func:`unsupported_in_sheet`)."""
     found: dict[Key, frozenset[str]] = {}
-    verdicts: dict[str, frozenset[str]] = {}
+    lacking: dict[str, bool] = {}
     for entry in package.sheets():
-        if not package.has(entry.part) or b"<f" not in package.read(entry.part):
-            continue
-        masters: dict[str, str] = {}
-        cells = []
-        for row, col, c_el in SheetXml(package.xml(entry.part)).formula_cells():
-            f_el = c_el.find(m("f"))
-            assert f_el is not None
-            if f_el.get("t") == "dataTable":
-                continue  # computed by engine.formula.datatables, never by the engine
-            text = f_el.text or ""
-            if f_el.get("t") == "shared" and text:
-                masters[f_el.get("si", "")] = text
-            cells.append((row, col, text, f_el.get("si") if f_el.get("t") == "shared" else None))
-        for row, col, text, si in cells:
-            text = text or (masters.get(si, "") if si is not None else "")
-            if text not in verdicts:
-                verdicts[text] = frozenset(n for n in called_functions(text) if not is_supported(n))
-            if verdicts[text]:
-                found[(entry.name, row, col)] = verdicts[text]
+        if package.has(entry.part) and b"<f" in package.read(entry.part):
+            found.update(unsupported_in_sheet(SheetXml(package.xml(entry.part)), entry.name, lacking))
     return found
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from engine.errors import ParameterError
 from engine.refs import CellRef, column_letter
 from engine.xlsx.sheet import NewSheet
-from engine.values import date_to_serial
+from engine.values import CellValue, date_to_serial
 from models.curves import CurveParams, RentMode
 from models.periods import PeriodGrid, month_index, month_start
 
@@ -97,7 +97,7 @@ def build_curve_sheet(
     sheet.value(4, 1, "Input", styles["header"])
     sheet.value(4, 2, "Value", styles["header"])
     sheet.value(4, 3, "Meaning", styles["header"])
-    _inputs(sheet, params, mode, preset, styles, serial)
+    _inputs(sheet, params, mode, preset, styles, date1904)
     first = min(int(grid.first_month[0]), month_index(params.start))
     last = max(int(grid.last_month[-1]), month_index(params.start))
     n_months = last - first + 1
@@ -106,17 +106,33 @@ def build_curve_sheet(
     return sheet, CurveSheetLayout(rent_after=rent_after, first_month=first, n_months=n_months)
 
 
-def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, styles: dict[str, int],
-            serial: Callable[[dt.date], float]) -> None:
+def input_values(params: CurveParams, *, date1904: bool = False) -> dict[tuple[int, int], CellValue]:
+    """The value of each input cell of GPU_Curve for ``params`` (dates as serials of the workbook's
+    date system; ``None`` for an empty slot) — what the sheet is built with, and what a model session
+    sets to change the curve."""
+    values: dict[tuple[int, int], CellValue] = {}
     for name, row in INPUT_ROWS.items():
-        sheet.value(row, 1, name, styles["label"])
         value = getattr(params, name)
         if isinstance(value, dt.date):
-            sheet.value(row, 2, serial(value), styles["input_date"])
-        elif value is None:
-            sheet.value(row, 2, None, styles["input"])
+            values[(row, 2)] = date_to_serial(value, date1904=date1904)
         else:
-            sheet.value(row, 2, float(value), styles["input"])
+            values[(row, 2)] = None if value is None else float(value)
+    for i in range(max(UTIL_COLS, len(params.util))):
+        values[(UTIL_ROW, 2 + i)] = params.util[i] if i < len(params.util) else None
+    for k in range(LAUNCH_SLOTS):
+        launch = params.launches[k] if k < len(params.launches) else None
+        values[(LAUNCH_ROW0 + k, 2)] = None if launch is None else date_to_serial(launch.date, date1904=date1904)
+        values[(LAUNCH_ROW0 + k, 3)] = None if launch is None else launch.step
+    return values
+
+
+def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, styles: dict[str, int],
+            date1904: bool) -> None:
+    values = input_values(params, date1904=date1904)
+    for name, row in INPUT_ROWS.items():
+        sheet.value(row, 1, name, styles["label"])
+        style = "input_date" if name in ("price_date", "start") else "input"
+        sheet.value(row, 2, values[(row, 2)], styles[style])
         sheet.value(row, 3, INPUT_NOTES[name], styles["note"])
     sheet.value(MODE_ROW, 1, "mode", styles["label"])
     sheet.value(MODE_ROW, 2, mode.value, styles["label"])
@@ -127,8 +143,7 @@ def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, s
     sheet.value(UTIL_ROW - 1, 1, "util by deal year", styles["header"])
     sheet.value(UTIL_ROW, 1, "util", styles["label"])
     for i in range(max(UTIL_COLS, len(params.util))):
-        value = params.util[i] if i < len(params.util) else None
-        sheet.value(UTIL_ROW, 2 + i, value, styles["input"])
+        sheet.value(UTIL_ROW, 2 + i, values[(UTIL_ROW, 2 + i)], styles["input"])
     sheet.value(UTIL_ROW + 1, 2, "year 1, year 2, …; the last value repeats; leave later cells empty",
                 styles["note"])
     sheet.value(LAUNCH_ROW0 - 1, 1, "Launches", styles["header"])
@@ -137,13 +152,8 @@ def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, s
     for k in range(LAUNCH_SLOTS):
         row = LAUNCH_ROW0 + k
         sheet.value(row, 1, f"launch {k + 1}", styles["label"])
-        if k < len(params.launches):
-            launch = params.launches[k]
-            sheet.value(row, 2, serial(launch.date), styles["input_date"])
-            sheet.value(row, 3, launch.step, styles["input"])
-        else:
-            sheet.value(row, 2, None, styles["input_date"])
-            sheet.value(row, 3, None, styles["input"])
+        sheet.value(row, 2, values[(row, 2)], styles["input_date"])
+        sheet.value(row, 3, values[(row, 3)], styles["input"])
         # M_k: the first month-start on or after the launch date
         sheet.formula(row, 4, f'IF(B{row}="","",EOMONTH(B{row}-1,0)+1)', styles["date"])
         # launches on or before price_date are already in p0

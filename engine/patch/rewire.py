@@ -12,7 +12,7 @@ from engine.xlsx.package import Package
 from engine.xlsx.workbook import add_sheet, styles_part
 from engine.template.profile import TemplateProfile
 from engine.refs import CellRef
-from engine.xlsx.sheet import SheetXml, array_covering, array_ranges, expand_shared_formula, split_array_formula
+from engine.xlsx.sheet import NewSheet, SheetXml, array_covering, array_ranges, expand_shared_formula, split_array_formula
 from engine.xlsx.styles import StyleBook, StyleSpec
 from engine.values import CellValue
 from models.curves import CurveParams, RentMode
@@ -35,10 +35,15 @@ class RentChange:
 
 @dataclass(frozen=True)
 class PatchResult:
+    """What the patch did to the package: the rewired cells, the GPU_Curve sheet (its cells, to mirror
+    into a loaded engine) and whether a rent cell sat inside an array formula that had to be split."""
+
     changes: tuple[RentChange, ...]
     layout: CurveSheetLayout
     curve_part: str
     styles: dict[str, int]
+    curve_sheet: NewSheet
+    split_arrays: bool = False
 
 
 def curve_styles(book: StyleBook) -> dict[str, int]:
@@ -85,15 +90,17 @@ def apply_patch(
                                           date1904=date1904)
     package.write_xml(style_name, book.root)
     curve_part = add_sheet(package, new_sheet.to_root(), SHEET_NAME)
-    changes = _rewire(package, profile.rent, layout, changed, old_values)
-    return PatchResult(changes=changes, layout=layout, curve_part=curve_part, styles=styles)
+    changes, split = _rewire(package, profile.rent, layout, changed, old_values)
+    return PatchResult(changes=changes, layout=layout, curve_part=curve_part, styles=styles, curve_sheet=new_sheet,
+                       split_arrays=split)
 
 
 def _rewire(
     package: Package, rent: tuple[CellRef, ...], layout: CurveSheetLayout, changed: np.ndarray,
     old_values: list[CellValue],
-) -> tuple[RentChange, ...]:
+) -> tuple[tuple[RentChange, ...], bool]:
     changes: list[RentChange] = []
+    split = False
     by_sheet: dict[str, list[int]] = {}
     for p, cell in enumerate(rent):
         if changed[p]:
@@ -109,6 +116,7 @@ def _rewire(
             expand_shared_formula(sheet, rent[p].row, rent[p].col)
         for f_el, bounds in {id(found[0]): found for found in covering.values() if found is not None}.values():
             split_array_formula(sheet, f_el.text or "", bounds)
+            split = True
         for p in periods:
             cell = rent[p]
             new = "=" + layout.rent_after[p].formula_ref()
@@ -116,7 +124,7 @@ def _rewire(
             changes.append(RentChange(cell=cell, period=p, new_formula=new, old_formula=olds[p],
                                       old_value=old_values[p]))
         package.write_xml(part, sheet.root)
-    return tuple(changes)
+    return tuple(changes), split
 
 
 def _old_formula(sheet: SheetXml, cell: CellRef) -> str | None:

@@ -6,17 +6,14 @@ where the numbers are in the workbook and which units they carry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import ParameterError
 from engine.template.profile import TemplateProfile
 from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef
 from models.collateral import CollateralParams, collateral_path, months_since_valuation
-from models.presets import UnknownPresetError, get_preset
 from models.credit import CreditMetrics, credit_metrics, dscr
 from models.periods import PeriodGrid
 
@@ -32,30 +29,6 @@ class StateLines:
     closing_balance: np.ndarray | None
     interest: np.ndarray | None
     covenant: float | None
-
-
-@dataclass(frozen=True)
-class CollateralChoice:
-    """Collateral parameters: the preset's, then the profile's fleet, then explicit overrides."""
-
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-    def params(self, preset: str, profile: TemplateProfile, grid: PeriodGrid,
-               gpus: float | None = None) -> CollateralParams:
-        """``gpus``: the fleet the rent curve uses (profile or ``--set gpus``), if any."""
-        try:
-            base = get_preset(preset).collateral
-        except UnknownPresetError as exc:
-            raise ParameterError(str(exc)) from exc
-        deal: dict[str, Any] = {"valuation_date": grid.starts[0]}
-        if gpus is not None:
-            deal["gpus"] = gpus
-        if profile.cost_per_gpu is not None:
-            deal["cost_per_gpu"] = profile.cost_per_gpu
-        try:
-            return base.with_overrides(**{**deal, **self.overrides})
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"collateral {exc}") from exc
 
 
 def read_lines(ev: Evaluation, profile: TemplateProfile) -> StateLines:

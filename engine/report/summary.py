@@ -57,6 +57,7 @@ class SummaryLayout:
     part: str
     n_periods: int
     after_value_rows: dict[str, int]
+    cells: dict[tuple[int, int], tuple[str, object]]  # what the sheet holds, to load into the engine
 
 
 def build_summary(
@@ -103,7 +104,8 @@ def build_summary(
         sheet.value(COVENANT_ROW, 4, profile.covenant, styles["ratio"])
     _period_table(sheet, profile, grid, before, collateral, styles, date1904)
     part = add_sheet(package, sheet.to_root(), SHEET)
-    return SummaryLayout(part=part, n_periods=grid.n_periods, after_value_rows=after_rows)
+    return SummaryLayout(part=part, n_periods=grid.n_periods, after_value_rows=after_rows,
+                         cells={key: (kind, content) for key, (kind, content, _style) in sheet.cells.items()})
 
 
 def _period_table(sheet: NewSheet, profile: TemplateProfile, grid: PeriodGrid, before: StateLines,

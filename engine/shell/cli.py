@@ -13,7 +13,7 @@ from rich.table import Table
 
 from engine.xlsx.check import check_file
 from engine.convert import DEFAULT_PRESET, ConversionResult, CurveChoice, convert
-from engine.report.metrics import CollateralChoice
+from engine.patch.choice import CollateralChoice
 from engine.xlsx.load import Limits
 from engine.errors import GpuCreditError, ParameterError
 from models.curves import Launch, RentMode

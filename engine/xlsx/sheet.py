@@ -47,13 +47,18 @@ class SheetXml:
         self.data = data
         self._rows: dict[int, etree._Element] = {}
         self._cells: dict[tuple[int, int], etree._Element] = {}
+        self._formulas: dict[tuple[int, int], etree._Element] = {}  # the formula cells, kept up to date
+        f_tag, c_tag = m("f"), m("c")
         for row_el in data.iterchildren(m("row")):
             r = int(row_el.get("r", "0"))
             self._rows[r] = row_el
-            for c_el in row_el.iterchildren(m("c")):
+            for c_el in row_el.iterchildren(c_tag):
                 ref = c_el.get("r")
                 if ref:
-                    self._cells[parse_cell(ref)] = c_el
+                    key = parse_cell(ref)
+                    self._cells[key] = c_el
+                    if c_el.find(f_tag) is not None:
+                        self._formulas[key] = c_el
 
     def cell(self, row: int, col: int) -> etree._Element | None:
         return self._cells.get((row, col))
@@ -90,9 +95,13 @@ class SheetXml:
         return c_el
 
     def formula_cells(self) -> Iterator[tuple[int, int, etree._Element]]:
-        for (row, col), c_el in self._cells.items():
-            if c_el.find(m("f")) is not None:
-                yield row, col, c_el
+        """Each formula cell's row, column and ``<c>``, in the order the sheet holds them."""
+        for (row, col), c_el in list(self._formulas.items()):
+            yield row, col, c_el
+
+    @property
+    def formula_count(self) -> int:
+        return len(self._formulas)
 
     def formula(self, row: int, col: int) -> str | None:
         c_el = self._cells.get((row, col))
@@ -109,6 +118,7 @@ class SheetXml:
         drop(c_el, "t")
         f_el = etree.SubElement(c_el, m("f"))
         f_el.text = formula[1:] if formula.startswith("=") else formula
+        self._formulas[(row, col)] = c_el
         if style is not None:
             c_el.set("s", str(style))
 
@@ -118,6 +128,7 @@ class SheetXml:
         for child in list(c_el):
             c_el.remove(child)
         drop(c_el, "t")
+        self._formulas.pop((row, col), None)
         if isinstance(value, bool):
             c_el.set("t", "b")
             etree.SubElement(c_el, m("v")).text = "1" if value else "0"

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from conftest import TEMPLATES
-from engine import convert as convert_module
+from engine import session as convert_module
 from engine.convert import convert
 from engine.errors import (
     ConsistencyError,

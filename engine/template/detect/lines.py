@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from openpyxl.utils.cell import column_index_from_string
 
 from engine.template.detect.report import Candidate, LineKind
 from engine.template.detect.scan import Sheet, WorkbookScan, line_label
@@ -26,7 +25,7 @@ from engine.template.detect.vocab import (
     revenue_kind,
 )
 from engine.errors import DetectionError
-from engine.refs import CellRef, format_range
+from engine.refs import column_index, CellRef, format_range
 from engine.values import ExcelError
 
 
@@ -90,8 +89,8 @@ def _reads(sheet: Sheet, line: Line, target: Line) -> bool:
             continue
         for quoted, plain, c1, r1, c2, r2 in _REF.findall(formula):
             ref_sheet = quoted.replace("''", "'") if quoted else plain or cell.sheet
-            col1, row1 = column_index_from_string(c1), int(r1)
-            col2, row2 = (column_index_from_string(c2), int(r2)) if c2 else (col1, row1)
+            col1, row1 = column_index(c1), int(r1)
+            col2, row2 = (column_index(c2), int(r2)) if c2 else (col1, row1)
             if any(s == ref_sheet and row1 <= r <= row2 and col1 <= c <= col2 for s, r, c in wanted):
                 return True
     return False

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 
 import openpyxl
 from openpyxl.styles.numbers import is_date_format
-from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from engine.template.detect.report import Confidence, Detection, Finding
 from engine.template.detect.vocab import NAMES, normalise
 from engine.errors import DetectionError
 from engine.formula.evaluate import Evaluation, to_cell_value
-from engine.refs import CellRef, parse_range
+from engine.refs import column_index, CellRef, parse_range
 from engine.values import CellValue, ExcelError
 from engine.xlsx.load import Source
 
@@ -68,7 +67,7 @@ def _snapshot(ws: Worksheet, ev: Evaluation) -> Sheet:
     hidden_cols: set[int] = set()
     for key, dim in ws.column_dimensions.items():
         if dim.hidden:
-            lo = dim.min or column_index_from_string(key)
+            lo = dim.min or column_index(key)
             hidden_cols.update(range(lo, (dim.max or lo) + 1))
     return Sheet(ws.title, values, formulas, dated, hidden_rows, hidden_cols)
 

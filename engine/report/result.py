@@ -1,0 +1,66 @@
+"""What one conversion did: :class:`ConversionResult`, in the shape of ``gpucredit convert --json``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.refs import CellRef
+from models.collateral import CollateralParams
+from models.credit import CreditMetrics
+from models.curves import CurveParams, RentMode
+from models.periods import PeriodGrid
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What one conversion did, in the shape of ``gpucredit convert --json``."""
+
+    input: Path
+    output: Path
+    preset: str
+    mode: RentMode
+    params: CurveParams
+    collateral: CollateralParams | None
+    rent_cells: tuple[CellRef, ...]
+    grid: PeriodGrid
+    rent_before: np.ndarray
+    rent_after: np.ndarray
+    dscr_before: list[float | None]
+    dscr_after: list[float | None]
+    metrics_before: CreditMetrics
+    metrics_after: CreditMetrics
+    changed_cells: tuple[CellRef, ...]
+    formulas_written: int
+    reconciled_cells: int
+    iteration: dict[str, Any] = field(default_factory=dict)
+    unverified: tuple[str, ...] = ()
+    kept_excel_values: int = 0
+    reconciliation: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        def metrics(mx: CreditMetrics) -> dict[str, Any]:
+            return {k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in mx.to_dict().items()}
+
+        return {
+            "input": str(self.input), "output": str(self.output), "preset": self.preset,
+            "mode": self.mode.value, "params": self.params.to_dict(),
+            "collateral": self.collateral.to_dict() if self.collateral is not None else None,
+            "rent_cells": [str(c) for c in self.rent_cells],
+            "changed_cells": [str(c) for c in self.changed_cells],
+            "period_starts": [d.isoformat() for d in self.grid.starts],
+            "period_ends": [d.isoformat() for d in self.grid.ends],
+            "rent_before": [float(x) for x in self.rent_before],
+            "rent_after": [float(x) for x in self.rent_after],
+            "dscr_before": self.dscr_before, "dscr_after": self.dscr_after,
+            "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
+            "reconciled_cells": self.reconciled_cells,
+            "iteration": self.iteration,
+            "reconciliation": self.reconciliation,
+            "unverified": list(self.unverified),
+            "kept_excel_values": self.kept_excel_values,
+            "formulas_written": self.formulas_written,
+        }

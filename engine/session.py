@@ -1,0 +1,379 @@
+"""A model session: a template loaded once into the formula engine, patched with GPU_Curve.
+
+``ModelSession.open`` loads and reconciles the template, reads its "before" lines, patches the
+workbook package (GPU_Curve, rewired rent cells) and mirrors the same patch into the loaded engine,
+which then re-evaluates incrementally — only what the new rent reaches. A caller may then set curve
+inputs or template input cells and re-evaluate (each change re-computes only what depends on it),
+read any line, and finally :meth:`ModelSession.write` the annotated workbook. A conversion is a
+session opened and written once; the scenario commands (``breakeven``, ``size``, ``grid``) open one
+session and evaluate it many times. Its values equal a full conversion's with the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import ConsistencyError, GpuCreditError, OutputError, ParameterError, ProfileError, RentRowError
+from engine.formula.cached import write_cached_values
+from engine.formula.datatables import evaluate_tables, find_tables
+from engine.formula.evaluate import Evaluation, evaluate
+from engine.formula.reconcile import Reconciliation, reconcile, require_reconciled
+from engine.formula.support import refuse_unsupported
+from engine.patch.choice import CurveChoice
+from engine.patch.curve_sheet import SHEET_NAME, input_values
+from engine.patch.rewire import PatchResult, apply_patch
+from engine.refs import CellRef, parse_ref
+from engine.report.annotate import annotate
+from engine.report.metrics import StateLines, collateral_values, measure, read_lines
+from engine.report.result import ConversionResult
+from engine.report.summary import SHEET as SUMMARY_SHEET
+from engine.report.summary import build_summary, finish_summary, headline
+from engine.template.profile import TemplateProfile, read_profile
+from engine.template.timeline import read_grid
+from engine.values import CellValue, ExcelError
+from engine.xlsx.load import Limits, Source, load
+from engine.xlsx.package import Package
+from engine.xlsx.save import prepare_for_recalc_on_open, write_atomic
+from models.collateral import SALE_CHANNELS, CollateralParams
+from models.credit import CreditMetrics
+from models.curves import CurveParams, RentMode, changed_periods, rent_after, resolve_start
+from models.periods import PeriodGrid
+
+Key = tuple[str, int, int]
+
+
+class ModelSession:
+    """The lender's model as a function: set inputs, re-evaluate, read lines (see the module docstring).
+
+    Attributes
+    ----------
+    profile : TemplateProfile
+        Where the template keeps its timeline, rent and debt lines.
+    params : CurveParams
+        The curve applied now (``start`` resolved).
+    rent_before, lines_before, metrics_before
+        The unpatched workbook's rent row, lines and credit metrics.
+    """
+
+    def __init__(self, *, source: Source, profile: TemplateProfile, curve: CurveChoice, params: CurveParams,
+                 grid: PeriodGrid, rent_before: np.ndarray, lines_before: StateLines, metrics_before: CreditMetrics,
+                 collateral_params: CollateralParams, collateral: tuple[np.ndarray, np.ndarray] | None,
+                 reconciled: Reconciliation, unverified: tuple[str, ...], keep: set[Key], package: Package,
+                 patch: PatchResult, engine: Evaluation, limits: Limits, tables: bool) -> None:
+        self.source = source
+        self.profile = profile
+        self.curve = curve
+        self.params = params
+        self.grid = grid
+        self.rent_before = rent_before
+        self.lines_before = lines_before
+        self.metrics_before = metrics_before
+        self.collateral_params = collateral_params
+        self.collateral = collateral
+        self.reconciled = reconciled
+        self.unverified = unverified
+        self.keep = keep
+        self._package = package
+        self._patch = patch
+        self.engine = engine
+        self._limits = limits
+        self._tables = tables  # the workbook has What-If data tables: recompute them after each evaluation
+        self._cell_edits: dict[Key, CellValue] = {}
+        self._curve_edits: dict[Key, CellValue] = {}
+        self._written = False
+
+    # -- opening ----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, curve: CurveChoice | None = None,
+             profile: TemplateProfile | str | Path | None = None, limits: Limits | None = None,
+             accept_unreconciled: bool = False) -> ModelSession:
+        """Load, reconcile and patch ``path``; nothing is written. Errors name the file."""
+        path = Path(path)
+        try:
+            return cls._open(path, curve or CurveChoice(), profile, limits or Limits(), accept_unreconciled)
+        except GpuCreditError as exc:
+            raise exc.with_path(path) from exc.__cause__
+
+    @classmethod
+    def _open(cls, path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
+              limits: Limits, accept_unreconciled: bool) -> ModelSession:
+        source = load(path, limits)
+        engine = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds)
+        tables = bool(find_tables(source.package))
+        if tables:
+            evaluate_tables(source.package, engine, path=path)
+        reconciled = reconcile(source.package, engine)
+        profile = _resolve_profile(source, profile_arg, engine)
+        used = _used_cells(engine, profile)
+        refuse_unsupported(engine.unsupported, used, path=path)
+        unverified = require_reconciled(reconciled, used, path=path, accept=accept_unreconciled)
+        # Cells the rent does not reach keep Excel's own cached value where the engine disagrees, or where
+        # they call a function the engine lacks (its value there is not an answer).
+        keep = ({(mm.sheet, mm.row, mm.col) for mm in reconciled.mismatches} | set(engine.unsupported)) - {
+            (mm.sheet, mm.row, mm.col) for mm in unverified}
+        grid = read_grid(engine, profile.timeline, path=path, date1904=source.date1904)
+        rent_before = _read_rent(engine, profile.rent, path)
+        params = resolve_start(curve.params(profile), grid, rent_before)
+        if curve.mode is RentMode.ABSOLUTE and params.gpus is None:
+            raise ParameterError("absolute mode needs the fleet size: pass --set gpus=N or put gpus in the profile")
+        changed = changed_periods(rent_before, curve.mode)
+        collateral_params = curve.collateral.params(curve.preset, profile, grid, gpus=params.gpus)
+        collateral = collateral_values(collateral_params, grid, params.unit_scale)
+        lines_before = read_lines(engine, profile)
+        metrics_before = measure(lines_before, grid, collateral)
+        package = Package.from_bytes(source.data)
+        patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
+                            changed=changed, mode=curve.mode, preset=curve.preset,
+                            old_values=[float(x) for x in rent_before], date1904=source.date1904)
+        if patch.split_arrays:
+            # A rent cell inside an array formula: the split array is given to a fresh engine copy of the
+            # patched package rather than mirrored cell by cell.
+            engine = evaluate(package.to_bytes(), path=path, date1904=source.date1904,
+                              time_limit_s=limits.max_eval_seconds)
+        else:
+            engine.add_sheet(SHEET_NAME, {key: (kind, content)
+                                          for key, (kind, content, _style) in patch.curve_sheet.cells.items()})
+            engine.set_formulas({(c.cell.sheet, c.cell.row, c.cell.col): c.new_formula for c in patch.changes})
+            engine.recalculate()
+        session = cls(source=source, profile=profile, curve=curve, params=params, grid=grid, rent_before=rent_before,
+                      lines_before=lines_before, metrics_before=metrics_before, collateral_params=collateral_params,
+                      collateral=collateral, reconciled=reconciled, unverified=tuple(str(mm) for mm in unverified),
+                      keep=keep, package=package, patch=patch, engine=engine, limits=limits, tables=tables)
+        if tables:
+            evaluate_tables(package, engine, path=path)
+        session.check_rent()
+        return session
+
+    # -- asking the model -------------------------------------------------------------------------
+    @property
+    def mode(self) -> RentMode:
+        return self.curve.mode
+
+    def expected_rent(self) -> np.ndarray:
+        """The rent row the curve gives now, computed independently of the workbook by ``models/``."""
+        return rent_after(self.rent_before, self.grid, self.params, self.mode)
+
+    def set_curve(self, **overrides: object) -> None:
+        """Change curve parameters (``d=0.3``, ``p0=2.1``, ``launches=(...)``) on GPU_Curve's input cells.
+
+        Raises
+        ------
+        ParameterError
+            For a value outside its range, or a change GPU_Curve's layout cannot take in a session
+            (``start``, ``price_date``, more launches or utilisation years than the sheet holds).
+        """
+        try:
+            params = self.params.with_overrides(**overrides)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(str(exc)) from exc
+        for name in ("start", "price_date"):
+            if getattr(params, name) != getattr(self.params, name):
+                raise ParameterError(f"{name}: cannot change in a model session (the monthly table of GPU_Curve "
+                                     "is laid out for it); convert with --set instead")
+        before = input_values(self.params, date1904=self.source.date1904)
+        after = input_values(params, date1904=self.source.date1904)
+        if set(after) - set(before):
+            raise ParameterError("the curve needs more utilisation years or launches than GPU_Curve holds in "
+                                 "this session; convert with --set instead")
+        edits = {(SHEET_NAME, row, col): value for (row, col), value in after.items() if before.get((row, col)) != value}
+        edits.update({(SHEET_NAME, row, col): None for (row, col) in before if (row, col) not in after})
+        self.engine.set_values(edits)
+        self._curve_edits.update(edits)
+        self.params = params
+
+    def set_cells(self, values: Mapping[str | CellRef, float]) -> None:
+        """Set template input cells (``{"Inputs!C12": 1.2e8}``): constants only, never a formula cell."""
+        edits: dict[Key, CellValue] = {}
+        for ref, value in values.items():
+            cell = ref if isinstance(ref, CellRef) else _cell(ref)
+            if cell.sheet in (SHEET_NAME, SUMMARY_SHEET):
+                raise ParameterError(f"{cell}: a gpucredit sheet; set curve parameters by name instead")
+            if self.engine.formula(cell.sheet, cell.row, cell.col) is not None:
+                raise ParameterError(f"{cell}: holds a formula, not an input; choose the input cell it reads",
+                                     sheet=cell.sheet, cell=cell.a1)
+            edits[(cell.sheet, cell.row, cell.col)] = float(value)
+        self.engine.set_values(edits)
+        self._cell_edits.update(edits)
+
+    def evaluate(self) -> None:
+        """Re-compute what the inputs set since the last evaluation reach (incrementally)."""
+        self.engine.recalculate()
+        if self._tables:
+            evaluate_tables(self._package, self.engine, path=self.source.path)
+
+    def value(self, ref: str | CellRef) -> CellValue:
+        """The current value of any cell (``"Model!E24"``)."""
+        cell = ref if isinstance(ref, CellRef) else _cell(ref)
+        return self.engine.get(cell.sheet, cell.row, cell.col)
+
+    def lines(self) -> StateLines:
+        """The profile's lines (rent, CFADS, debt service, balance, DSCR, covenant) as they are now."""
+        return read_lines(self.engine, self.profile)
+
+    def metrics(self) -> CreditMetrics:
+        """Every credit metric of the model as it is now."""
+        return measure(self.lines(), self.grid, self.collateral)
+
+    def check_rent(self) -> None:
+        """The workbook's recomputed rent must equal the curve computed independently by ``models/``."""
+        expected = self.expected_rent()
+        path = self.source.path
+        for change in self._patch.changes:
+            p = change.period
+            cell = self.profile.rent[p]
+            got = self.engine.get(cell.sheet, cell.row, cell.col)
+            want = float(expected[p])
+            if not isinstance(got, float) or abs(got - want) > max(1e-9 * abs(want), 1e-6):
+                raise ConsistencyError(
+                    f"the workbook computes {got!r} for this rent cell but the GPU curve gives {want!r}; "
+                    "this is a gpucredit bug, please report it with the template",
+                    path=path, sheet=cell.sheet, cell=cell.a1)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def write(self, out: str | Path, *, force: bool = False) -> ConversionResult:
+        """Annotate, add Credit_Summary, write every formula's cached value and save ``out`` atomically.
+
+        A session is written once (the package is annotated in place).
+        """
+        try:
+            return self._write(Path(out), force)
+        except GpuCreditError as exc:
+            raise exc.with_path(self.source.path) from exc.__cause__
+
+    def _write(self, out_path: Path, force: bool) -> ConversionResult:
+        path = self.source.path
+        if out_path.resolve() == path.resolve():
+            raise ParameterError("the output would overwrite the input; choose another output path", path=path)
+        if out_path.exists() and not force:
+            raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
+        if self._written:
+            raise ParameterError("this model session was already written; open a new one")
+        self._written = True
+        self.evaluate()
+        self.check_rent()
+        package, patch, profile, curve = self._package, self._patch, self.profile, self.curve
+        _apply_edits(package, {**self._cell_edits, **self._curve_edits})
+        annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
+                                                "inputs on the GPU_Curve sheet."],
+                 dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
+        summary = build_summary(package, profile=profile, grid=self.grid, before=self.lines_before,
+                                metrics_before=self.metrics_before, collateral=self.collateral,
+                                note=_summary_note(curve, self.params, self.collateral_params), styles=patch.styles,
+                                date1904=self.source.date1904)
+        prepare_for_recalc_on_open(package)
+        self.engine.add_sheet(SUMMARY_SHEET, summary.cells)
+        self.evaluate()
+        lines_after = self.lines()
+        metrics_after = measure(lines_after, self.grid, self.collateral)
+        finish_summary(package, summary, after=self.engine, metrics_after=metrics_after,
+                       headline=headline(metrics_after, lines_after.covenant, profile.timeline.frequency.value),
+                       styles=patch.styles, date1904=self.source.date1904)
+        written = write_cached_values(package, self.engine, path=path, keep=self.keep)
+        write_atomic(package.to_bytes(), out_path, force=force)
+        return ConversionResult(
+            input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=self.params,
+            collateral=self.collateral_params if self.collateral is not None else None,
+            rent_cells=profile.rent, grid=self.grid, rent_before=self.rent_before,
+            rent_after=self.expected_rent(), dscr_before=self.lines_before.dscr, dscr_after=lines_after.dscr,
+            metrics_before=self.metrics_before, metrics_after=metrics_after,
+            changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
+            reconciled_cells=self.reconciled.checked, iteration=self.engine.iteration.to_json(),
+            unverified=self.unverified, kept_excel_values=len(self.keep), reconciliation=self.reconciled.to_json(),
+        )
+
+
+def _cell(ref: str) -> CellRef:
+    try:
+        return parse_ref(ref)
+    except ValueError as exc:
+        raise ParameterError(f"{ref!r}: not a cell reference such as Inputs!C12 ({exc})") from exc
+
+
+def _apply_edits(package: Package, edits: dict[Key, CellValue]) -> None:
+    """Write the session's input edits (template cells, GPU_Curve inputs) into the package's sheets."""
+    from engine.xlsx.sheet import SheetXml
+
+    by_sheet: dict[str, list[tuple[int, int, CellValue]]] = {}
+    for (sheet_name, row, col), value in edits.items():
+        by_sheet.setdefault(sheet_name, []).append((row, col, value))
+    for sheet_name, cells in by_sheet.items():
+        part = package.sheet_part(sheet_name)
+        sheet = SheetXml(package.xml(part))
+        for row, col, value in cells:
+            sheet.set_value(row, col, value, style=sheet.style_of(row, col))
+        package.write_xml(part, sheet.root)
+
+
+def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[Key]:
+    """The cells a conversion relies on: everything the rent reaches, the timeline, the metric lines."""
+    rent = [(c.sheet, c.row, c.col) for c in profile.rent]
+    used = ev.downstream(rent)
+    for cells in (profile.timeline.cells, profile.timeline.years, *profile.metrics.values()):
+        used.update((c.sheet, c.row, c.col) for c in cells)
+    if isinstance(profile.covenant, CellRef):
+        used.add((profile.covenant.sheet, profile.covenant.row, profile.covenant.col))
+    return used
+
+
+def _summary_note(curve: CurveChoice, params: CurveParams, collateral: CollateralParams) -> str:
+    channel = next((k for k, v in SALE_CHANNELS.items() if v == collateral.h_liq), f"h_liq {collateral.h_liq:g}")
+    return (f"Computed by gpucredit: rent curve preset {curve.preset} ({curve.mode.value} mode, d {params.d:.3f}, "
+            f"p0 {params.p0:g}, price date {params.price_date.isoformat()}); collateral: {channel} sale, "
+            f"cooling/site haircut {collateral.h_infra:.0%}, repossession costs {collateral.repo_cost_pct:.0%}, "
+            f"{'%g' % collateral.gpus if collateral.gpus else 'no'} GPUs at "
+            f"{'$%s' % format(collateral.cost_per_gpu, ',.0f') if collateral.cost_per_gpu else 'no cost'} each.")
+
+
+def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None, ev: Evaluation) -> TemplateProfile:
+    if isinstance(profile, TemplateProfile):
+        chosen = profile
+    elif profile is not None:
+        chosen = read_profile(profile)
+    else:
+        beside = source.path.with_suffix(".toml")
+        if beside.is_file():
+            chosen = read_profile(beside)
+        else:
+            from engine.template.detect.search import detect_profile
+
+            chosen = detect_profile(source, ev)
+    names = {entry.name for entry in source.package.sheets()}
+    for sheet in sorted(chosen.sheets()):
+        if sheet not in names:
+            raise ProfileError(f"the {chosen.origin} names sheet '{sheet}', which the workbook does not have "
+                               f"(sheets: {', '.join(sorted(names))})", path=source.path)
+    return chosen
+
+
+def _read_rent(ev: Evaluation, cells: tuple[CellRef, ...], path: Path) -> np.ndarray:
+    values = []
+    for cell in cells:
+        value = ev.get(cell.sheet, cell.row, cell.col)
+        if value is None:
+            value = 0.0
+        if isinstance(value, ExcelError):
+            raise RentRowError(f"rent cell holds {value.code}; fix the template or pass --profile",
+                               path=path, sheet=cell.sheet, cell=cell.a1)
+        if isinstance(value, (bool, str)):
+            raise RentRowError(f"rent cell holds {'text' if isinstance(value, str) else 'TRUE/FALSE'} "
+                               f"{value!r}, not a number; fix the template or pass --profile",
+                               path=path, sheet=cell.sheet, cell=cell.a1)
+        values.append(float(value))
+    rent = np.array(values)
+    if not np.any(rent != 0):
+        first = cells[0]
+        raise RentRowError("rent is zero or empty in every period, so there is no rent to re-price",
+                           path=path, sheet=first.sheet, cell=first.a1)
+    return rent
+
+
+def _covenant_formula(profile: TemplateProfile) -> str | None:
+    if isinstance(profile.covenant, CellRef):
+        return profile.covenant.formula_ref()
+    if profile.covenant is not None:
+        return repr(float(profile.covenant))
+    return None
+
