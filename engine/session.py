@@ -37,6 +37,7 @@ from engine.values import CellValue, ExcelError
 from engine.xlsx.load import Limits, Source, load
 from engine.xlsx.package import Package
 from engine.xlsx.save import prepare_for_recalc_on_open, write_atomic
+from engine.xlsx.sheet import sheet_of
 from models.collateral import SALE_CHANNELS, CollateralParams
 from models.credit import CreditMetrics
 from models.curves import CurveParams, RentMode, changed_periods, rent_after, resolve_start
@@ -62,7 +63,8 @@ class ModelSession:
                  grid: PeriodGrid, rent_before: np.ndarray, lines_before: StateLines, metrics_before: CreditMetrics,
                  collateral_params: CollateralParams, collateral: tuple[np.ndarray, np.ndarray] | None,
                  reconciled: Reconciliation, unverified: tuple[str, ...], keep: set[Key], package: Package,
-                 patch: PatchResult, engine: Evaluation, limits: Limits, tables: bool) -> None:
+                 patch: PatchResult, engine: Evaluation, limits: Limits, tables: bool,
+                 reproduced: dict[Key, CellValue]) -> None:
         self.source = source
         self.profile = profile
         self.curve = curve
@@ -81,9 +83,11 @@ class ModelSession:
         self.engine = engine
         self._limits = limits
         self._tables = tables  # the workbook has What-If data tables: recompute them after each evaluation
+        self._reproduced = reproduced
         self._cell_edits: dict[Key, CellValue] = {}
         self._curve_edits: dict[Key, CellValue] = {}
         self._written = False
+        self._dirty = False  # inputs were set since the last evaluation
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
@@ -101,7 +105,8 @@ class ModelSession:
     def _open(cls, path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
               limits: Limits, accept_unreconciled: bool) -> ModelSession:
         source = load(path, limits)
-        engine = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds)
+        engine = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds,
+                          package=source.package)
         tables = bool(find_tables(source.package))
         if tables:
             evaluate_tables(source.package, engine, path=path)
@@ -124,13 +129,19 @@ class ModelSession:
         collateral = collateral_values(collateral_params, grid, params.unit_scale)
         lines_before = read_lines(engine, profile)
         metrics_before = measure(lines_before, grid, collateral)
-        package = Package.from_bytes(source.data)
+        # the values the engine reproduced, before any change: a cell still holding its value when the
+        # output is written keeps the value the file caches (compared by value: the engine's graph
+        # does not follow references made through defined names)
+        reproduced = {key: engine.get(*key) for key in reconciled.reproduced}
+        package = source.package  # the output: the loaded package, edited part by part
         patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
                             changed=changed, mode=curve.mode, preset=curve.preset,
-                            old_values=[float(x) for x in rent_before], date1904=source.date1904)
+                            old_values=[float(x) for x in rent_before], date1904=source.date1904,
+                            defer_curve_sheet=True)
         if patch.split_arrays:
             # A rent cell inside an array formula: the split array is given to a fresh engine copy of the
             # patched package rather than mirrored cell by cell.
+            package.write_xml(patch.curve_part, patch.curve_sheet.to_root())
             engine = evaluate(package.to_bytes(), path=path, date1904=source.date1904,
                               time_limit_s=limits.max_eval_seconds)
         else:
@@ -141,7 +152,8 @@ class ModelSession:
         session = cls(source=source, profile=profile, curve=curve, params=params, grid=grid, rent_before=rent_before,
                       lines_before=lines_before, metrics_before=metrics_before, collateral_params=collateral_params,
                       collateral=collateral, reconciled=reconciled, unverified=tuple(str(mm) for mm in unverified),
-                      keep=keep, package=package, patch=patch, engine=engine, limits=limits, tables=tables)
+                      keep=keep, package=package, patch=patch, engine=engine, limits=limits, tables=tables,
+                      reproduced=reproduced)
         if tables:
             evaluate_tables(package, engine, path=path)
         session.check_rent()
@@ -182,6 +194,7 @@ class ModelSession:
         edits.update({(SHEET_NAME, row, col): None for (row, col) in before if (row, col) not in after})
         self.engine.set_values(edits)
         self._curve_edits.update(edits)
+        self._dirty = True
         self.params = params
 
     def set_cells(self, values: Mapping[str | CellRef, float]) -> None:
@@ -197,9 +210,13 @@ class ModelSession:
             edits[(cell.sheet, cell.row, cell.col)] = float(value)
         self.engine.set_values(edits)
         self._cell_edits.update(edits)
+        self._dirty = True
 
     def evaluate(self) -> None:
         """Re-compute what the inputs set since the last evaluation reach (incrementally)."""
+        if not self._dirty:
+            return
+        self._dirty = False
         self.engine.recalculate()
         if self._tables:
             evaluate_tables(self._package, self.engine, path=self.source.path)
@@ -265,13 +282,21 @@ class ModelSession:
                                 date1904=self.source.date1904)
         prepare_for_recalc_on_open(package)
         self.engine.add_sheet(SUMMARY_SHEET, summary.cells)
+        self._dirty = True
         self.evaluate()
         lines_after = self.lines()
         metrics_after = measure(lines_after, self.grid, self.collateral)
         finish_summary(package, summary, after=self.engine, metrics_after=metrics_after,
                        headline=headline(metrics_after, lines_after.covenant, profile.timeline.frequency.value),
                        styles=patch.styles, date1904=self.source.date1904)
-        written = write_cached_values(package, self.engine, path=path, keep=self.keep)
+        package.write_xml(patch.curve_part, patch.curve_sheet.to_root(
+            values=lambda row, col: self.engine.get(SHEET_NAME, row, col)))
+        # Cells the engine reproduced whose value did not change keep the value the file holds.
+        get = self.engine.get
+        skip = {key for key, value in self._reproduced.items() if _identical(get(*key), value)}
+        curve_formulas = sum(kind == "formula" for kind, _c, _s in patch.curve_sheet.cells.values())
+        written = write_cached_values(package, self.engine, path=path, keep=self.keep, skip=skip,
+                                      written_sheets={SHEET_NAME: curve_formulas})
         write_atomic(package.to_bytes(), out_path, force=force)
         return ConversionResult(
             input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=self.params,
@@ -285,6 +310,10 @@ class ModelSession:
         )
 
 
+def _identical(a: CellValue, b: CellValue) -> bool:
+    return type(a) is type(b) and a == b
+
+
 def _cell(ref: str) -> CellRef:
     try:
         return parse_ref(ref)
@@ -294,14 +323,13 @@ def _cell(ref: str) -> CellRef:
 
 def _apply_edits(package: Package, edits: dict[Key, CellValue]) -> None:
     """Write the session's input edits (template cells, GPU_Curve inputs) into the package's sheets."""
-    from engine.xlsx.sheet import SheetXml
 
     by_sheet: dict[str, list[tuple[int, int, CellValue]]] = {}
     for (sheet_name, row, col), value in edits.items():
         by_sheet.setdefault(sheet_name, []).append((row, col, value))
     for sheet_name, cells in by_sheet.items():
         part = package.sheet_part(sheet_name)
-        sheet = SheetXml(package.xml(part))
+        sheet = sheet_of(package, part)
         for row, col, value in cells:
             sheet.set_value(row, col, value, style=sheet.style_of(row, col))
         package.write_xml(part, sheet.root)

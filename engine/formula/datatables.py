@@ -22,7 +22,7 @@ from engine.errors import UnsupportedFeatureError
 from engine.xlsx.package import Package, m
 from engine.formula.evaluate import Evaluation
 from engine.refs import column_letter, parse_cell, quote_sheet
-from engine.xlsx.sheet import SheetXml
+from engine.xlsx.sheet import sheet_of
 from engine.values import CellValue
 
 
@@ -51,7 +51,7 @@ def find_tables(package: Package) -> list[DataTable]:
     for entry in package.sheets():
         if not package.has(entry.part) or b'"dataTable"' not in package.read(entry.part):
             continue
-        for _row, _col, c_el in SheetXml(package.xml(entry.part)).formula_cells():
+        for _row, _col, c_el in sheet_of(package, entry.part).formula_cells():
             f_el = c_el.find(m("f"))
             if f_el is None or f_el.get("t") != "dataTable" or not f_el.get("ref") or not f_el.get("r1"):
                 continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ import formualizer as fz
 from engine.errors import EvaluationError
 from engine.formula.prepare import prepare_engine_copy
 from engine.xlsx.package import Package, m
-from engine.refs import column_letter, parse_cell, quote_sheet
-from engine.xlsx.sheet import SheetXml
+from engine.refs import Area, column_letter, parse_cell, quote_sheet
+from engine.xlsx.sheet import sheet_of
 from engine.values import CellValue, ExcelError, date_to_serial
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
@@ -65,7 +66,8 @@ class Evaluation:
 
     def __init__(self, book: Any, *, date1904: bool = False, iteration: Iteration | None = None,
                  unsupported: dict[tuple[str, int, int], frozenset[str]] | None = None,
-                 path: str | Path | None = None, time_limit_s: float | None = None) -> None:
+                 path: str | Path | None = None, time_limit_s: float | None = None,
+                 name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = ()) -> None:
         self._book = book
         self._date1904 = date1904
         self.iteration = iteration or Iteration(enabled_in_workbook=False)
@@ -73,6 +75,7 @@ class Evaluation:
         self.unsupported = unsupported or {}
         self._path = path
         self._time_limit_s = time_limit_s
+        self._name_users = name_users
         self.overrides: dict[tuple[str, int, int], CellValue] = {}
 
     # -- editing the loaded workbook (a model session) ---------------------------------------------
@@ -93,20 +96,18 @@ class Evaluation:
         return str(text) if text else None
 
     def set_formulas(self, formulas: dict[tuple[str, int, int], str]) -> None:
-        """Give cells formulas (Excel text, with or without the leading ``=``)."""
+        """Give cells formulas (Excel text, with or without the leading ``=``); cells side by side in a
+        row go to the engine in one batch (one graph update instead of one per cell)."""
+        by_sheet: dict[str, dict[tuple[int, int], tuple[str, object]]] = {}
         for (sheet, row, col), text in formulas.items():
-            self._book.set_formula(sheet, row, col, text if text.startswith("=") else "=" + text)
+            by_sheet.setdefault(sheet, {})[(row, col)] = ("formula", text)
+        for sheet, cells in by_sheet.items():
+            _put(self._book.sheet(sheet), cells)
 
     def add_sheet(self, name: str, cells: dict[tuple[int, int], tuple[str, object]]) -> None:
         """Add a sheet holding ``cells``: ``(row, col) -> ("value", v)`` or ``("formula", text)``."""
         self._book.add_sheet(name)
-        sheet = self._book.sheet(name)
-        for (row, col), (kind, content) in cells.items():
-            if kind == "formula":
-                text = str(content)
-                sheet.set_formula(row, col, text if text.startswith("=") else "=" + text)
-            elif content is not None:
-                sheet.set_value(row, col, content)
+        _put(self._book.sheet(name), cells)
 
     def recalculate(self) -> None:
         """Re-compute the cells that depend on what was set since the last evaluation.
@@ -175,14 +176,48 @@ class Evaluation:
         todo = list(roots)
         while todo and len(seen) < limit:
             sheet, row, col = todo.pop()
+            found = []
             for dependent in self._dependents(sheet, row, col):
                 other, _, addr = str(dependent.cell).rpartition("!")
                 other = other[1:-1].replace("''", "'") if other.startswith("'") else other
-                key = (other, *parse_cell(addr))
+                found.append((other, *parse_cell(addr)))
+            for area, users in self._name_users:  # references made through a defined name
+                if area.sheet == sheet and area.first_row <= row <= area.last_row and \
+                        area.first_col <= col <= area.last_col:
+                    found.extend(users)
+            for key in found:
                 if key not in seen:
                     seen.add(key)
                     todo.append(key)
         return seen
+
+
+def _put(sheet: Any, cells: dict[tuple[int, int], tuple[str, object]]) -> None:
+    """Set ``cells`` on an engine sheet, each run of same-kind cells along a row in one batch call."""
+    run: list[object] = []
+    start: tuple[int, int, str] | None = None
+
+    def flush() -> None:
+        if start is None or not run:
+            return
+        row, col, kind = start
+        if kind == "formula":
+            texts = [str(t) if str(t).startswith("=") else "=" + str(t) for t in run]
+            sheet.set_formulas_batch(row, col, 1, len(texts), [texts])
+        else:
+            sheet.set_values_batch(row, col, 1, len(run), [list(run)])
+
+    for (row, col), (kind, content) in sorted(cells.items()):
+        if kind != "formula" and content is None:
+            flush()
+            run, start = [], None
+            continue
+        if start is not None and start[0] == row and start[2] == kind and start[1] + len(run) == col:
+            run.append(content)
+            continue
+        flush()
+        run, start = [content], (row, col, kind)
+    flush()
 
 
 def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
@@ -203,7 +238,8 @@ def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
     raise EvaluationError(f"the formula engine returned a value gpucredit cannot represent: {raw!r}")
 
 
-def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limit_s: float | None = None) -> Evaluation:
+def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limit_s: float | None = None,
+             package: Package | None = None) -> Evaluation:
     """Recalculate every formula of an ``.xlsx`` package held in memory.
 
     Circular references are calculated as Excel does under iterative calculation, with the
@@ -212,7 +248,8 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     :attr:`Evaluation.unsupported`; the caller refuses them where it uses them
     (:func:`engine.formula.support.refuse_unsupported`).
 
-    ``time_limit_s`` bounds the engine's recalculation (none when ``None``).
+    ``time_limit_s`` bounds the engine's recalculation (none when ``None``). ``package``, when given, is
+    ``data`` already loaded (its parsed parts are reused; it is not changed).
 
     Raises
     ------
@@ -220,11 +257,11 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
         When the engine cannot load or evaluate the workbook, takes longer than
         ``time_limit_s``, or a circular reference does not converge.
     """
-    package = Package.from_bytes(data)
+    package = package if package is not None else Package.from_bytes(data)  # only read
     settings = _iteration_settings(package)
     prepared = prepare_engine_copy(package)
     if prepared.changed:
-        data = package.to_bytes()
+        data = package.to_bytes(replace=prepared.parts)
     unsupported = prepared.unsupported
     try:
         book = _load(data, date1904, settings, iterate=True)
@@ -237,7 +274,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     iteration = Iteration(settings.enabled_in_workbook, settings.max_iterations, settings.max_change,
                           cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
     return Evaluation(book, date1904=date1904, iteration=iteration, unsupported=unsupported, path=path,
-                      time_limit_s=time_limit_s)
+                      time_limit_s=time_limit_s, name_users=prepared.name_users)
 
 
 def _run(book: Any, time_limit_s: float | None, path: str | Path | None) -> None:
@@ -253,21 +290,62 @@ def _run(book: Any, time_limit_s: float | None, path: str | Path | None) -> None
         raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
 
 
+class _Watchdog:
+    """One daemon thread per process that cancels the engine's recalculation past its deadline.
+
+    The engine runs without the GIL and checks for cancellation as it goes (its own deadline is only
+    checked between dependency layers, so one wide layer could overrun it). Starting a thread per
+    recalculation costs more than a small model's incremental recalculation, so one thread waits for
+    deadlines instead.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._jobs: dict[int, tuple[Any, float]] = {}  # by token: (book, deadline)
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, book: Any, seconds: float) -> int:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="gpucredit-watchdog", daemon=True)
+                self._thread.start()
+            self._next += 1
+            self._jobs[self._next] = (book, time.monotonic() + seconds)
+            self._cond.notify()
+            return self._next
+
+    def release(self, token: int) -> None:
+        with self._cond:
+            self._jobs.pop(token, None)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for token, (book, deadline) in list(self._jobs.items()):
+                    if deadline <= now:
+                        book.cancel()
+                        del self._jobs[token]
+                soonest = min((deadline for _book, deadline in self._jobs.values()), default=None)
+                self._cond.wait(None if soonest is None else max(soonest - now, 0.0))
+
+
+_WATCHDOG = _Watchdog()
+
+
 @contextmanager
 def _time_limit(book: Any, seconds: float | None) -> Iterator[None]:
-    """Cancel the engine's recalculation after ``seconds`` (from a timer thread: the engine runs
-    without the GIL and checks for cancellation as it goes; its own deadline is only checked
-    between dependency layers, so one wide layer could overrun it)."""
+    """Cancel the engine's recalculation after ``seconds`` (see :class:`_Watchdog`)."""
     if seconds is None:
         yield
         return
-    timer = threading.Timer(seconds, book.cancel)
-    timer.daemon = True
-    timer.start()
+    token = _WATCHDOG.watch(book, seconds)
     try:
         yield
     finally:
-        timer.cancel()
+        _WATCHDOG.release(token)
 
 
 def _load(data: bytes, date1904: bool, settings: Iteration, *, iterate: bool) -> Any:
@@ -305,7 +383,7 @@ def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings
                               path=path) from exc
     for entry in package.sheets():
         if where is None and package.has(entry.part):
-            for row, col, _el in SheetXml(package.xml(entry.part)).formula_cells():
+            for row, col, _el in sheet_of(package, entry.part).formula_cells():
                 raw = book.get_value(entry.name, row, col)
                 if isinstance(raw, dict) and raw.get("kind") == "Circ":
                     where = (entry.name, f"{column_letter(col)}{row}")

@@ -18,7 +18,7 @@ from engine.errors import ReconciliationError
 from engine.xlsx.package import REL_SHARED_STRINGS, Package, m
 from engine.formula.evaluate import Evaluation
 from engine.refs import quote_sheet
-from engine.xlsx.sheet import SheetXml, array_members
+from engine.xlsx.sheet import array_members, sheet_of
 from engine.values import ERROR_CODES, CellValue, ExcelError
 
 REL_TOL, ABS_TOL = 1e-9, 1e-6  # the accuracy contract, the same as the LibreOffice oracle's
@@ -62,6 +62,7 @@ class Reconciliation:
     checked: int
     mismatches: tuple[Mismatch, ...]
     formula_cells: int = 0
+    reproduced: frozenset[tuple[str, int, int]] = frozenset()  # the cells whose cached value the engine reproduced
 
     def by_cause(self) -> dict[MismatchCause, list[Mismatch]]:
         """The mismatches grouped by their likely cause (see :func:`cause_of`)."""
@@ -86,10 +87,11 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
     strings = _shared_strings(package)
     checked = formula_cells = 0
     mismatches = []
+    reproduced: set[tuple[str, int, int]] = set()
     for entry in package.sheets():
         if not package.has(entry.part):
             continue
-        sheet = SheetXml(package.xml(entry.part))
+        sheet = sheet_of(package, entry.part)
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
         cells += [(row, col, c_el) for row, col in array_members(sheet)
                   if (c_el := sheet.cell(row, col)) is not None]
@@ -101,11 +103,13 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
             computed = evaluation.get(entry.name, row, col)
             checked += 1
             formula_cells += c_el.find(m("f")) is not None
-            if not same(cached, computed):
+            if same(cached, computed):
+                reproduced.add((entry.name, row, col))
+            else:
                 cause = (MismatchCause.FUNCTION if (entry.name, row, col) in evaluation.unsupported
                          else cause_of(c_el, computed))
                 mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed, cause, row, col))
-    return Reconciliation(checked, tuple(mismatches), formula_cells)
+    return Reconciliation(checked, tuple(mismatches), formula_cells, frozenset(reproduced))
 
 
 _VOLATILE = re.compile(r"\b(NOW|TODAY|RAND|RANDBETWEEN|CELL|INFO|OFFSET|INDIRECT)\s*\(", re.IGNORECASE)

@@ -18,8 +18,8 @@ from formualizer.visitor import collect_function_names
 from engine.errors import EvaluationError, UnsupportedFunctionError
 from engine.formula.tree import function_name
 from engine.refs import column_letter, quote_sheet
-from engine.xlsx.package import Package, formula_of
-from engine.xlsx.sheet import SheetXml
+from engine.xlsx.package import Package
+from engine.xlsx.sheet import SheetXml, sheet_of
 from engine.values import CellValue, ExcelError
 
 
@@ -104,8 +104,7 @@ def unsupported_in_sheet(sheet: SheetXml, sheet_name: str, names_lacking: dict[s
     found: dict[Key, frozenset[str]] = {}
     masters: dict[str, frozenset[str]] = {}
     shared_members = []
-    for row, col, c_el in sheet.formula_cells():
-        f_el = formula_of(c_el)
+    for row, col, _c, f_el in sheet.formulas():
         kind = f_el.get("t")
         if kind == "dataTable":
             continue  # computed by engine.formula.datatables, never by the engine
@@ -131,7 +130,7 @@ def unsupported_calls(package: Package) -> dict[Key, frozenset[str]]:
     lacking: dict[str, bool] = {}
     for entry in package.sheets():
         if package.has(entry.part) and b"<f" in package.read(entry.part):
-            found.update(unsupported_in_sheet(SheetXml(package.xml(entry.part)), entry.name, lacking))
+            found.update(unsupported_in_sheet(sheet_of(package, entry.part), entry.name, lacking))
     return found
 
 

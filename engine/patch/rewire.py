@@ -12,7 +12,7 @@ from engine.xlsx.package import Package
 from engine.xlsx.workbook import add_sheet, styles_part
 from engine.template.profile import TemplateProfile
 from engine.refs import CellRef
-from engine.xlsx.sheet import NewSheet, SheetXml, array_covering, array_ranges, expand_shared_formula, split_array_formula
+from engine.xlsx.sheet import NewSheet, SheetXml, array_covering, array_ranges, expand_shared_formula, sheet_of, split_array_formula
 from engine.xlsx.styles import StyleBook, StyleSpec
 from engine.values import CellValue
 from models.curves import CurveParams, RentMode
@@ -77,8 +77,13 @@ def apply_patch(
     preset: str,
     old_values: list[CellValue],
     date1904: bool = False,
+    defer_curve_sheet: bool = False,
 ) -> PatchResult:
-    """Add GPU_Curve and point every changed rent cell at its period's value there."""
+    """Add GPU_Curve and point every changed rent cell at its period's value there.
+
+    With ``defer_curve_sheet`` the GPU_Curve part holds an empty worksheet until the caller writes
+    ``result.curve_sheet.to_root(values)`` into ``result.curve_part`` (a model session does, once
+    the values are known)."""
     sheets = package.sheets()
     if any(entry.name.lower() == SHEET_NAME.lower() for entry in sheets):
         raise TemplateError(f"the workbook already has a {SHEET_NAME} sheet; convert the original template",
@@ -89,7 +94,7 @@ def apply_patch(
     new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles,
                                           date1904=date1904)
     package.write_xml(style_name, book.root)
-    curve_part = add_sheet(package, new_sheet.to_root(), SHEET_NAME)
+    curve_part = add_sheet(package, NewSheet().to_root() if defer_curve_sheet else new_sheet.to_root(), SHEET_NAME)
     changes, split = _rewire(package, profile.rent, layout, changed, old_values)
     return PatchResult(changes=changes, layout=layout, curve_part=curve_part, styles=styles, curve_sheet=new_sheet,
                        split_arrays=split)
@@ -107,7 +112,7 @@ def _rewire(
             by_sheet.setdefault(cell.sheet, []).append(p)
     for sheet_name, periods in by_sheet.items():
         part = package.sheet_part(sheet_name)
-        sheet = SheetXml(package.xml(part))
+        sheet = sheet_of(package, part)
         arrays = array_ranges(sheet)
         covering = {p: array_covering(arrays, rent[p].row, rent[p].col) for p in periods}
         olds = {p: "{=" + (found[0].text or "") + "}" if (found := covering[p]) is not None

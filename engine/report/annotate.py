@@ -11,7 +11,7 @@ from engine.xlsx.package import Package, m
 from engine.patch.rewire import PatchResult
 from engine.xlsx.workbook import styles_part
 from engine.refs import CellRef, format_range
-from engine.xlsx.sheet import SheetXml, insert_in_order
+from engine.xlsx.sheet import insert_in_order, sheet_of
 from engine.xlsx.styles import StyleBook, StyleSpec
 
 AUTHOR = "gpucredit"
@@ -31,7 +31,7 @@ def annotate(package: Package, patch: PatchResult, *, comment_lines: list[str],
     dxf = book.add_dxf(font_color="FF9C0006", fill="FFFFC7CE") if dscr and covenant else None
     for sheet_name, notes in by_sheet.items():
         part = package.sheet_part(sheet_name)
-        sheet = SheetXml(package.xml(part))
+        sheet = sheet_of(package, part)
         for cell, _text in notes:
             base = sheet.style_of(cell.row, cell.col)
             sheet.set_style(cell.row, cell.col, book.add(StyleSpec(fill=CHANGED_FILL), base_xf=base))

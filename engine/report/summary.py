@@ -21,7 +21,7 @@ from engine.xlsx.workbook import add_sheet
 from engine.template.profile import TemplateProfile
 from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef, column_letter
-from engine.xlsx.sheet import NewSheet, SheetXml
+from engine.xlsx.sheet import NewSheet, sheet_of
 from engine.values import date_to_serial
 from models.credit import CreditMetrics
 from models.periods import PeriodGrid
@@ -150,7 +150,7 @@ def _period_table(sheet: NewSheet, profile: TemplateProfile, grid: PeriodGrid, b
 def finish_summary(package: Package, layout: SummaryLayout, *, after: Evaluation, metrics_after: CreditMetrics,
                    headline: str, styles: dict[str, int], date1904: bool) -> None:
     """Write the gpucredit-computed "after" values and the headline, and draw the charts."""
-    sheet = SheetXml(package.xml(layout.part))
+    sheet = sheet_of(package, layout.part)
     for key, row in layout.after_value_rows.items():
         style = next(s for k, _l, _u, s, _h in METRICS if k == key)
         sheet.set_value(row, 4, _metric_value(key, getattr(metrics_after, key), date1904), styles[style] if style else None)

@@ -7,7 +7,9 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 
 from lxml import etree
@@ -20,7 +22,7 @@ from engine.errors import (
     UnsafeWorkbookError,
     WorkbookTooLargeError,
 )
-from engine.xlsx.package import Package, m
+from engine.xlsx.package import NS_MAIN, Package, m
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO 2.3.4); names are UTF-16LE.
@@ -146,7 +148,7 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
         damaged = exc  # reported after the scan, which names the broken part when there is one
     for name in package.names():
         if name.endswith((".xml", ".rels")):
-            _scan_part(package.read(name), name, sheet_names.get(name), links, limits, path)
+            _check_part(package, name, sheet_names.get(name), links, limits, path)
     if damaged is not None:
         raise NotAWorkbookError(f"the workbook package is damaged ({_short(damaged)}); re-save it in Excel",
                                 path=path) from damaged
@@ -198,6 +200,7 @@ def _check_limits(infos: list[zipfile.ZipInfo], limits: Limits, path: Path) -> N
             f"(limit {limits.max_ratio:g}); refusing a possible zip bomb", path=path)
 
 
+_WORKSHEET = m("worksheet")
 _C, _F, _ROW, _XF, _SHEET, _NUMFMT, _CFRULE = (m("c"), m("f"), m("row"), m("xf"), m("sheet"), m("numFmt"),
                                              m("cfRule"))
 _CELL_REF = re.compile(r"\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6}")
@@ -263,6 +266,75 @@ def _attribute_problem(el: etree._Element) -> str | None:
     elif el.tag == _CFRULE and get("priority") is not None and not _whole(get("priority"), 0, _MAX_ID):
         return f"conditional format priority={get('priority', '')[:20]!r}"
     return None
+
+
+_PARSE_WHOLE_BYTES = 8 * _MIB  # parts up to this size are parsed once, checked, and kept for later steps
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                               remove_blank_text=False)
+_NS = {"m": NS_MAIN}
+_DIGITS = (re.compile(r"(?:[0-9]{1,9}\n)*"), lambda v: _whole(v, 0, _MAX_ID))
+_CELL_OR_RANGE = r"[A-Z]{1,2}[1-9][0-9]{0,5}"
+_ATTRS: dict[str, tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...]] = {
+    # root element: (XPath, a regex all the values match when all is well, the exact per-value rule)
+    m("worksheet"): (
+        ("//m:c/@r", re.compile(rf"(?:{_CELL_OR_RANGE}\n)*"), lambda v: _grid_ref(v) and ":" not in v),
+        ("//m:c/@s | //m:row/@s | //m:f/@si | //m:cfRule/@priority", *_DIGITS),
+        ("//m:c/@t", re.compile(r"(?:(?:n|s|str|inlineStr|b|e|d)\n)*"), lambda v: v in _CELL_TYPES),
+        ("//m:row/@r", re.compile(r"(?:[1-9][0-9]{0,5}\n)*"), lambda v: _whole(v, 1, 1_048_576)),
+        ("//m:f/@t", re.compile(r"(?:(?:normal|array|shared|dataTable)\n)*"), lambda v: v in _FORMULA_TYPES),
+        ("//m:f/@ref | //m:f/@r1 | //m:f/@r2", re.compile(rf"(?:{_CELL_OR_RANGE}(?::{_CELL_OR_RANGE})?\n)*"),
+         _grid_ref),
+    ),
+    m("styleSheet"): (("//m:xf/@numFmtId | //m:xf/@fontId | //m:xf/@fillId | //m:xf/@borderId | //m:xf/@xfId "
+                       "| //m:numFmt/@numFmtId", *_DIGITS),),
+    m("workbook"): (("//m:sheet/@sheetId", *_DIGITS),),
+}
+
+
+def _strings(root: etree._Element, query: str) -> list[str]:
+    found = root.xpath(query, namespaces=_NS)
+    return [str(value) for value in found] if isinstance(found, list) else []
+
+
+def _check_part(package: Package, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
+                path: Path) -> None:
+    """Check one XML part: well-formed, no DTD, attributes as Excel writes them, cells and formulas within
+    the limits. A part of normal size is parsed once and its tree kept in ``package`` for the later
+    steps; the checks run as XPath queries over it. A large part, or one that fails a check, is
+    streamed by :func:`_scan_part`, which names the problem and where it is."""
+    data = package.read(name)
+    if len(data) > _PARSE_WHOLE_BYTES:
+        _scan_part(data, name, sheet, links, limits, path)
+        return
+    try:
+        root = etree.fromstring(data, _SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        _scan_part(data, name, sheet, links, limits, path)  # raises, naming the part
+        raise  # pragma: no cover - the stream sees what the parse saw
+    if root.getroottree().docinfo.internalDTD is not None or not _tree_ok(root, sheet is not None, links, limits):
+        _scan_part(data, name, sheet, links, limits, path)
+    package.adopt_xml(name, root)
+
+
+def _tree_ok(root: etree._Element, is_sheet: bool, links: dict[int, str], limits: Limits) -> bool:
+    """Whether the parsed part passes every check :func:`_scan_part` makes (False: let it say why).
+    A part the workbook lists as a sheet gets the worksheet checks whatever its root element says."""
+    kind = _WORKSHEET if is_sheet else root.tag
+    checks = _ATTRS.get(kind, ())
+    if not checks:
+        return True  # no cells, styles or sheet list: nothing beyond well-formedness to check
+    if kind == _WORKSHEET and float(cast(float, root.xpath("count(//m:c)", namespaces=_NS))) > \
+            limits.max_cells_per_sheet:
+        return False
+    for query, fast, exact in checks:
+        values = _strings(root, query)
+        if values and not fast.fullmatch("\n".join(values) + "\n") and not all(exact(v) for v in values):
+            return False
+    texts = _strings(root, "//m:f/text()") if kind == _WORKSHEET else []
+    if texts and max(map(len, texts)) > limits.max_formula_length:
+        return False
+    return not (links and any("[" in text and _EXTERNAL_REF.search(_STRING_LITERAL.sub('""', text))
+                              for text in texts))
 
 
 def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str], limits: Limits,

@@ -22,6 +22,13 @@ class Names:
             self._areas[(scope, el.get("name", "").upper())] = area
         self._multi_cell = frozenset(name for (_scope, name), area in self._areas.items() if not area.single_cell)
 
+    def areas(self) -> dict[str, list[Area]]:
+        """Every name's areas (a name local to several sheets has several), by upper-case name."""
+        out: dict[str, list[Area]] = {}
+        for (_scope, name), area in self._areas.items():
+            out.setdefault(name, []).append(area)
+        return out
+
     def multi_cell(self) -> frozenset[str]:
         """Upper-case names of the areas larger than one cell (the only ones intersection changes)."""
         return self._multi_cell

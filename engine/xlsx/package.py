@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from lxml import etree
 
@@ -34,6 +36,9 @@ _PARSER = etree.XMLParser(
 )
 
 
+_V = TypeVar("_V")
+
+
 def m(tag: str) -> str:
     """Clark name in the SpreadsheetML main namespace."""
     return f"{{{NS_MAIN}}}{tag}"
@@ -48,10 +53,13 @@ def drop(el: etree._Element, *names: str) -> None:
 
 def formula_of(c_el: etree._Element) -> etree._Element:
     """The ``<f>`` of a formula cell (callers pass cells from ``SheetXml.formula_cells``)."""
-    f_el = c_el.find(m("f"))
+    f_el = c_el.find(_F)
     if f_el is None:
         raise ValueError(f"cell {c_el.get('r', '?')} holds no formula")
     return f_el
+
+
+_F = f"{{{NS_MAIN}}}f"
 
 
 def parse_xml(data: bytes) -> etree._Element:
@@ -76,13 +84,21 @@ class SheetEntry:
 
 
 class Package:
-    """An OOXML package held as raw part bytes, in the original zip order."""
+    """An OOXML package held as raw part bytes, in the original zip order.
+
+    :meth:`xml` parses a part once and keeps the tree: later calls return the same tree, so a caller
+    that edits it must hand it back with :meth:`write_xml` (which also marks the part changed); the
+    bytes are serialised from the tree when the part is next read or the package is written.
+    """
 
     def __init__(self, parts: dict[str, bytes], infos: dict[str, zipfile.ZipInfo]) -> None:
         self._parts = dict(parts)
         self._infos = dict(infos)
         self._order = list(parts)
         self._changed: set[str] = set()
+        self._trees: dict[str, etree._Element] = {}
+        self._stale: set[str] = set()  # parts whose bytes lag behind their tree
+        self._views: dict[tuple[str, str], Any] = {}  # objects built on a part's tree (a sheet's cell index)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Package:
@@ -99,6 +115,9 @@ class Package:
         return name in self._parts
 
     def read(self, name: str) -> bytes:
+        if name in self._stale:
+            self._parts[name] = serialise_xml(self._trees[name])
+            self._stale.discard(name)
         return self._parts[name]
 
     def write(self, name: str, data: bytes) -> None:
@@ -106,35 +125,69 @@ class Package:
             self._order.append(name)
         self._parts[name] = data
         self._changed.add(name)
+        self._forget(name)
 
     def delete(self, name: str) -> None:
         if name in self._parts:
             del self._parts[name]
             self._order.remove(name)
             self._changed.discard(name)
+            self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        self._trees.pop(name, None)
+        self._stale.discard(name)
+        for key in [key for key in self._views if key[0] == name]:
+            del self._views[key]
 
     def xml(self, name: str) -> etree._Element:
-        return parse_xml(self._parts[name])
+        """The part's XML tree, parsed on first use and kept (see the class docstring)."""
+        tree = self._trees.get(name)
+        if tree is None:
+            tree = self._trees[name] = parse_xml(self._parts[name])
+        return tree
+
+    def adopt_xml(self, name: str, root: etree._Element) -> None:
+        """Keep ``root``, parsed from the part's own bytes, as its tree (the part is unchanged)."""
+        if name not in self._trees:
+            self._trees[name] = root
 
     def write_xml(self, name: str, root: etree._Element) -> None:
-        self.write(name, serialise_xml(root))
+        """Store ``root`` as the part's content (serialised lazily)."""
+        if name not in self._parts:
+            self._order.append(name)
+            self._parts[name] = b""
+        if self._trees.get(name) is not root:
+            self._forget(name)
+            self._trees[name] = root
+        self._stale.add(name)
+        self._changed.add(name)
+
+    def view(self, name: str, kind: str, build: Callable[[etree._Element], _V]) -> _V:
+        """An object built once on the part's tree (``build(tree)``), kept while the tree is."""
+        key = (name, kind)
+        if key not in self._views:
+            self._views[key] = build(self.xml(name))
+        return cast(_V, self._views[key])
 
     def changed_parts(self) -> set[str]:
         return set(self._changed)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, replace: dict[str, bytes] | None = None) -> bytes:
+        """The package as a zip; ``replace`` gives other bytes for some parts (the package is unchanged)."""
+        other = replace or {}
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name in self._order:
                 info = self._infos.get(name)
-                if info is not None and name not in self._changed:
+                if info is not None and name not in self._changed and name not in other:
                     out = zipfile.ZipInfo(name, date_time=info.date_time)
                     out.compress_type = info.compress_type
                     out.external_attr = info.external_attr
                 else:
                     out = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                     out.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(out, self._parts[name])
+                zf.writestr(out, other[name] if name in other else self.read(name))
         return buf.getvalue()
 
     # -- relationships -----------------------------------------------------------------------

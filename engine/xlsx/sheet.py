@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from engine.xlsx.package import NS_MAIN, NS_R, drop, formula_of, m
+from engine.xlsx.package import NS_MAIN, NS_R, Package, drop, formula_of, m, parse_xml
 from engine.refs import column_letter, parse_cell
 from engine.values import CellValue, ExcelError
 
@@ -47,7 +49,8 @@ class SheetXml:
         self.data = data
         self._rows: dict[int, etree._Element] = {}
         self._cells: dict[tuple[int, int], etree._Element] = {}
-        self._formulas: dict[tuple[int, int], etree._Element] = {}  # the formula cells, kept up to date
+        # the formula cells and their <f>, kept up to date by the methods below
+        self._formulas: dict[tuple[int, int], tuple[etree._Element, etree._Element]] = {}
         f_tag, c_tag = m("f"), m("c")
         for row_el in data.iterchildren(m("row")):
             r = int(row_el.get("r", "0"))
@@ -57,8 +60,9 @@ class SheetXml:
                 if ref:
                     key = parse_cell(ref)
                     self._cells[key] = c_el
-                    if c_el.find(f_tag) is not None:
-                        self._formulas[key] = c_el
+                    f_el = c_el.find(f_tag)
+                    if f_el is not None:
+                        self._formulas[key] = (c_el, f_el)
 
     def cell(self, row: int, col: int) -> etree._Element | None:
         return self._cells.get((row, col))
@@ -96,8 +100,13 @@ class SheetXml:
 
     def formula_cells(self) -> Iterator[tuple[int, int, etree._Element]]:
         """Each formula cell's row, column and ``<c>``, in the order the sheet holds them."""
-        for (row, col), c_el in list(self._formulas.items()):
+        for (row, col), (c_el, _f) in list(self._formulas.items()):
             yield row, col, c_el
+
+    def formulas(self) -> Iterator[tuple[int, int, etree._Element, etree._Element]]:
+        """Each formula cell's row, column, ``<c>`` and ``<f>``."""
+        for (row, col), (c_el, f_el) in list(self._formulas.items()):
+            yield row, col, c_el, f_el
 
     @property
     def formula_count(self) -> int:
@@ -118,7 +127,7 @@ class SheetXml:
         drop(c_el, "t")
         f_el = etree.SubElement(c_el, m("f"))
         f_el.text = formula[1:] if formula.startswith("=") else formula
-        self._formulas[(row, col)] = c_el
+        self._formulas[(row, col)] = (c_el, f_el)
         if style is not None:
             c_el.set("s", str(style))
 
@@ -129,18 +138,7 @@ class SheetXml:
             c_el.remove(child)
         drop(c_el, "t")
         self._formulas.pop((row, col), None)
-        if isinstance(value, bool):
-            c_el.set("t", "b")
-            etree.SubElement(c_el, m("v")).text = "1" if value else "0"
-        elif isinstance(value, (int, float)):
-            etree.SubElement(c_el, m("v")).text = _number_text(float(value))
-        elif isinstance(value, str):
-            c_el.set("t", "inlineStr")
-            is_el = etree.SubElement(c_el, m("is"))
-            t_el = etree.SubElement(is_el, m("t"))
-            t_el.text = value
-            if value != value.strip():
-                t_el.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        _write_constant(c_el, value)
         if style is not None:
             c_el.set("s", str(style))
 
@@ -157,25 +155,40 @@ class SheetXml:
         self.ensure_cell(row, col).set("s", str(style))
 
 
-def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
-    """Write the cached result of a formula cell (keeps its ``<f>``)."""
-    for v_el in c_el.findall(m("v")):
-        c_el.remove(v_el)
-    drop(c_el, "t")
-    v_el = etree.SubElement(c_el, m("v"))
+def sheet_of(package: Package, part: str) -> SheetXml:
+    """The sheet part's cell index, built once per tree (edit its cells through it, then
+    ``package.write_xml(part, sheet.root)``)."""
+    return package.view(part, "sheet", SheetXml)
+
+
+def _write_constant(c_el: etree._Element, value: CellValue) -> None:
+    """A constant's children and type on an empty ``<c>``: number, bool, text (inline string) or nothing."""
     if isinstance(value, bool):
         c_el.set("t", "b")
-        v_el.text = "1" if value else "0"
+        etree.SubElement(c_el, m("v")).text = "1" if value else "0"
     elif isinstance(value, (int, float)):
-        v_el.text = _number_text(float(value))
-    elif isinstance(value, ExcelError):
-        c_el.set("t", "e")
-        v_el.text = value.code
+        etree.SubElement(c_el, m("v")).text = _number_text(float(value))
     elif isinstance(value, str):
-        c_el.set("t", "str")
-        v_el.text = value
-    else:  # an empty result: Excel caches a formula pointing at a blank cell as 0
-        v_el.text = "0"
+        c_el.set("t", "inlineStr")
+        t_el = etree.SubElement(etree.SubElement(c_el, m("is")), m("t"))
+        t_el.text = value
+        if value != value.strip():
+            t_el.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+
+
+def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
+    """Write the cached result of a formula cell (keeps its ``<f>``)."""
+    for v_el in c_el.findall(_V):
+        c_el.remove(v_el)
+    kind, text = _cached_text(value)
+    if kind is None:
+        drop(c_el, "t")
+    else:
+        c_el.set("t", kind)
+    etree.SubElement(c_el, _V).text = text
+
+
+_V = m("v")
 
 
 def _number_text(value: float) -> str:
@@ -202,48 +215,80 @@ class NewSheet:
     def formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
         self.cells[(row, col)] = ("formula", formula, style)
 
-    def to_root(self) -> etree._Element:
-        root = etree.Element(m("worksheet"), nsmap={None: NS_MAIN, "r": NS_R})  # type: ignore[dict-item]
+    def to_root(self, values: Callable[[int, int], CellValue] | None = None) -> etree._Element:
+        """The worksheet XML; with ``values``, every formula cell carries ``values(row, col)`` as its
+        cached value. Written as text in one pass (rows and cells in order) and parsed once."""
+        out = [f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">']
         if self.tab_color or self.fit_to_width:
-            pr = etree.SubElement(root, m("sheetPr"))
+            out.append("<sheetPr>")
             if self.tab_color:
-                etree.SubElement(pr, m("tabColor")).set("rgb", self.tab_color)
+                out.append(f'<tabColor rgb={quoteattr(self.tab_color)}/>')
             if self.fit_to_width:
-                etree.SubElement(pr, m("pageSetUpPr")).set("fitToPage", "1")
-        views = etree.SubElement(root, m("sheetViews"))
-        view = etree.SubElement(views, m("sheetView"))
-        view.set("workbookViewId", "0")
+                out.append('<pageSetUpPr fitToPage="1"/>')
+            out.append("</sheetPr>")
+        out.append('<sheetViews><sheetView workbookViewId="0">')
         if self.freeze_row:
-            pane = etree.SubElement(view, m("pane"))
-            pane.set("ySplit", str(self.freeze_row))
-            pane.set("topLeftCell", f"A{self.freeze_row + 1}")
-            pane.set("activePane", "bottomLeft")
-            pane.set("state", "frozen")
-        etree.SubElement(root, m("sheetFormatPr")).set("defaultRowHeight", "15")
+            out.append(f'<pane ySplit="{self.freeze_row}" topLeftCell="A{self.freeze_row + 1}" activePane="bottomLeft" '
+                       'state="frozen"/>')
+        out.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
         if self.col_widths:
-            cols = etree.SubElement(root, m("cols"))
-            for col, width in sorted(self.col_widths.items()):
-                c = etree.SubElement(cols, m("col"))
-                c.set("min", str(col))
-                c.set("max", str(col))
-                c.set("width", f"{width:g}")
-                c.set("customWidth", "1")
-        etree.SubElement(root, m("sheetData"))
-        sheet = SheetXml(root)
+            out.append("<cols>")
+            out.extend(f'<col min="{col}" max="{col}" width="{width:g}" customWidth="1"/>'
+                       for col, width in sorted(self.col_widths.items()))
+            out.append("</cols>")
+        out.append("<sheetData>")
+        current = 0
         for (row, col), (kind, content, style) in sorted(self.cells.items()):
+            if row != current:
+                out.append("</row>" if current else "")
+                out.append(f'<row r="{row}">')
+                current = row
+            style_attr = "" if style is None else f' s="{style}"'
+            ref = f"{column_letter(col)}{row}"
             if kind == "formula":
-                sheet.set_formula(row, col, str(content), style)
+                text = str(content)
+                formula = escape(text[1:] if text.startswith("=") else text)
+                if values is None:
+                    out.append(f'<c r="{ref}"{style_attr}><f>{formula}</f></c>')
+                else:
+                    kind_attr, cached = _cached_text(values(row, col))
+                    type_attr = "" if kind_attr is None else f' t="{kind_attr}"'
+                    out.append(f'<c r="{ref}"{type_attr}{style_attr}><f>{formula}</f><v>{escape(cached)}</v></c>')
             else:
-                sheet.set_value(row, col, content, style)  # type: ignore[arg-type]
-        margins = etree.SubElement(root, m("pageMargins"))
-        for key, val in (("left", "0.7"), ("right", "0.7"), ("top", "0.75"), ("bottom", "0.75"),
-                         ("header", "0.3"), ("footer", "0.3")):
-            margins.set(key, val)
+                out.append(_constant_xml(ref, style_attr, content))  # type: ignore[arg-type]
+        if current:
+            out.append("</row>")
+        out.append('</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+                   'footer="0.3"/>')
         if self.fit_to_width:
-            setup = etree.SubElement(root, m("pageSetup"))
-            for key, val in (("orientation", "landscape"), ("fitToWidth", "1"), ("fitToHeight", "0")):
-                setup.set(key, val)
-        return root
+            out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
+        out.append("</worksheet>")
+        return parse_xml("".join(out).encode())
+
+
+def _cached_text(value: CellValue) -> tuple[str | None, str]:
+    """A formula result as a cell stores it: its type attribute (None: a number) and its text."""
+    if isinstance(value, bool):
+        return "b", "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return None, _number_text(float(value))
+    if isinstance(value, ExcelError):
+        return "e", value.code
+    if isinstance(value, str):
+        return "str", value
+    return None, "0"  # an empty result: Excel caches a formula pointing at a blank cell as 0
+
+
+def _constant_xml(ref: str, style_attr: str, value: CellValue) -> str:
+    """A constant cell as text; the same content :func:`_write_constant` gives an element."""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"{style_attr}><v>{"1" if value else "0"}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"{style_attr}><v>{_number_text(float(value))}</v></c>'
+    if isinstance(value, str):
+        space = ' xml:space="preserve"' if value != value.strip() else ""
+        return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t{space}>{escape(value)}</t></is></c>'
+    return f'<c r="{ref}"{style_attr}/>'
 
 
 def expand_shared_formula(sheet: SheetXml, row: int, col: int) -> None:
@@ -312,8 +357,7 @@ def array_ranges(sheet: SheetXml, kinds: tuple[str, ...] = ("array",)
     """Each multi-cell formula of the given ``t`` kinds: master row, column, ``<f>`` and the
     range it covers as (first row, first column, last row, last column)."""
     found = []
-    for row, col, c_el in list(sheet.formula_cells()):
-        f_el = formula_of(c_el)
+    for row, col, _c, f_el in sheet.formulas():
         ref = f_el.get("ref") if f_el.get("t") in kinds else None
         if not ref or ":" not in ref:
             continue
