@@ -1,308 +1,356 @@
-"""Credit metrics over a template's periods (DESIGN §7).
+"""Credit metrics over a template's periods (DESIGN §7), one function per metric.
 
-Per period: DSCR, LLCR, cumulative shortfall, loan-to-value; over the loan: minimum and
-average DSCR, the first covenant breach and the breach count, the duration mismatch
-(when forced-sale collateral value falls below the balance for good) and the recovery
-if the borrower defaults at the first breach.  :func:`credit_metrics` gathers them in a
-:class:`CreditMetrics`.
+:class:`CreditInputs` holds one workbook state's per-period lines ("before" or "after"): CFADS,
+debt service, the template's own DSCR, the closing balance, interest, the covenant and the
+collateral value. A line the template does not have is ``None``; a period whose cell holds no
+number is NaN. Every metric is a function of a :class:`CreditInputs` returning its value, or
+``None`` (n/a, JSON null — never 0) when an input it needs is missing; :func:`credit_metrics`
+gathers them in a :class:`CreditMetrics`. ``engine/report/metric_table.py`` gives each its label,
+unit and the Excel formula that computes it live on ``Credit_Summary``.
 
-Money is positive (CFADS may be negative in a bad period) and in one unit throughout:
-the template's, so collateral values in $ must be scaled to it by the caller.  Rates
-are decimals per period.  A period with nothing to cover (no debt service for DSCR, no
-opening balance for LLCR) has NaN: it is not tested, and never counts as a breach.
+Which periods are tested: those with debt service > 0 (with no debt-service line, those whose DSCR
+is a number). In a tested period it is a breach when DSCR is below the covenant by more than a
+relative :data:`BREACH_TOLERANCE` (1.2999999999999998 against 1.30 is not a breach) or when CFADS
+is negative. The DSCR of a period is the template's own where it has a DSCR line (read as it is),
+else CFADS ÷ debt service.
+
+Money is positive (CFADS may be negative in a bad period; debt service arrives here positive,
+whatever sign the template books it with) and in one unit throughout: the template's, so collateral
+values in $ must be converted by the caller. Rates are decimals per period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.periods import month_index
+from models.ratios import DurationMismatch, duration_mismatch, llcr, loan_to_value, recovery_at_default
 
 __all__ = [
-    "CoverageMetrics", "CreditMetrics", "DurationMismatch", "average_dscr", "coverage_metrics",
-    "credit_metrics", "cumulative_shortfall", "dscr", "duration_mismatch", "llcr",
-    "loan_to_value", "recovery_at_default",
+    "BREACH_TOLERANCE", "CreditInputs", "CreditMetrics", "DurationMismatch", "avg_dscr", "breach_flags",
+    "breaches", "computed_dscr", "credit_metrics", "dscr_differs", "dscr_differs_flags", "duration_mismatch",
+    "first_breach", "lgd_at_breach", "llcr", "loan_to_value", "max_ltv", "max_ltv_forced", "min_dscr",
+    "min_dscr_cfads", "min_llcr", "mismatch_balance", "mismatch_date", "mismatch_months", "period_dscr",
+    "rate_per_period", "recovery_at_breach", "recovery_at_default", "shortfall", "periods_tested", "dscr_when_tested",
+    "is_tested", "total_shortfall",
 ]  # fmt: skip
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+BREACH_TOLERANCE = 1e-9
+"""Relative: a DSCR is below the covenant only when ``covenant - dscr > 1e-9 * |covenant|`` (DESIGN §7)."""
+DIFFER_TOLERANCE = 1e-9
+"""Relative: the template's DSCR differs from CFADS ÷ debt service when ``|t - c| > 1e-9 * |c|``."""
 
 
 @dataclass(frozen=True)
-class CoverageMetrics:
-    """Coverage of one workbook state ("before" or "after").
-
-    ``first_breach`` is the end date of the first period whose DSCR is below the
-    covenant (the covenant test date); periods with no DSCR are not tested.
-    """
-
-    min_dscr: float | None
-    first_breach: dt.date | None
-    breaches: int
-
-
-def dscr(cfads: npt.ArrayLike, debt_service: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """CFADS / debt service per period; NaN where there is no debt service (not a breach).
-
-    Both inputs are positive money per period.
-    """
-    cf = np.asarray(cfads, dtype=float)
-    ds = np.asarray(debt_service, dtype=float)
-    out = np.full(cf.shape, np.nan)
-    mask = ds > 0
-    out[mask] = cf[mask] / ds[mask]
-    return out
-
-
-def coverage_metrics(
-    dscr_values: Sequence[float | None], period_ends: Sequence[dt.date], covenant: float | None
-) -> CoverageMetrics:
-    """Minimum DSCR, first breach date and breach count against ``covenant``.
-
-    A period whose DSCR is ``None`` or NaN is skipped (no debt service to cover).
-    With no covenant, no period is a breach.
-    """
-    if len(dscr_values) != len(period_ends):
-        raise ValueError("one DSCR per period is needed")
-    tested = [(v, end) for v, end in zip(dscr_values, period_ends) if v is not None and not np.isnan(v)]
-    if not tested:
-        return CoverageMetrics(None, None, 0)
-    breaches = [end for v, end in tested if covenant is not None and v < covenant]
-    return CoverageMetrics(
-        min_dscr=min(v for v, _ in tested),
-        first_breach=breaches[0] if breaches else None,
-        breaches=len(breaches),
-    )
-
-
-# -- helpers ---------------------------------------------------------------------------
-def _series(name: str, values: npt.ArrayLike, n: int | None = None, *, signed: bool = False) -> FloatArray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name}: expected one value per period (1-D), got shape {arr.shape}")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name}: {arr.shape[0]} values for {n} periods")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: every period needs a finite number (found NaN or infinity)")
-    if not signed and np.any(arr < 0):
-        raise ValueError(f"{name}: money is positive inside models/; found a negative value")
-    return arr
-
-
-def _rates(rate_per_period: float | npt.ArrayLike, n: int) -> FloatArray:
-    r = np.broadcast_to(np.asarray(rate_per_period, dtype=np.float64), (n,)).astype(np.float64)
-    if not np.all(np.isfinite(r)) or np.any(r <= -1.0):
-        raise ValueError(f"rate_per_period: {rate_per_period!r}; need finite decimals > -1")
-    return r
-
-
-def _tested(dscr_values: Sequence[float | None] | npt.ArrayLike) -> FloatArray:
-    seq = dscr_values if isinstance(dscr_values, Sequence) else np.asarray(dscr_values).tolist()
-    return np.array([np.nan if v is None else float(v) for v in seq], dtype=np.float64)
-
-
-# -- per-period metrics ----------------------------------------------------------------
-def average_dscr(dscr_values: Sequence[float | None] | npt.ArrayLike) -> float | None:
-    """Arithmetic mean of the tested DSCRs (None / NaN skipped); None if none is tested."""
-    arr = _tested(dscr_values)
-    tested = arr[~np.isnan(arr)]
-    return float(tested.mean()) if tested.size else None
-
-
-def llcr(
-    cfads: npt.ArrayLike,
-    opening_balance: npt.ArrayLike,
-    rate_per_period: float | npt.ArrayLike,
-    *,
-    maturity: int | None = None,
-) -> FloatArray:
-    """Loan life coverage ratio at each period.
-
-    ``LLCR_i = sum_{j=i..m} CFADS_j / prod_{k=i..j} (1 + r_k) / opening_balance_i``:
-    CFADS arrive at period ends and are discounted at the loan rate to the start of
-    period i, where the opening balance is outstanding (Excel ``NPV`` convention).
-
-    Parameters
-    ----------
-    cfads : array of float
-        Cash flow available for debt service per period, money (may be negative).
-    opening_balance : array of float
-        Debt outstanding at the start of each period, money, >= 0.
-    rate_per_period : float or array of float
-        Loan interest rate per period (decimal, e.g. 0.02 a quarter), one or per period.
-    maturity : int or None
-        Position of the loan's last period; None means the last period whose opening
-        balance is positive.
-
-    Returns
-    -------
-    ndarray of float
-        LLCR (a ratio); NaN where the opening balance is zero or after maturity.
-    """
-    cf = _series("cfads", cfads, signed=True)
-    n = cf.shape[0]
-    opening = _series("opening_balance", opening_balance, n)
-    r = _rates(rate_per_period, n)
-    out = np.full(n, np.nan)
-    live = np.flatnonzero(opening > 0)
-    m = int(live[-1]) if maturity is None and live.size else maturity
-    if m is None:
-        return out
-    if not 0 <= m < n:
-        raise ValueError(f"maturity: position {m} is outside the {n} periods")
-    discount = np.cumprod(1.0 / (1.0 + r[: m + 1]))  # to the start of period 0
-    before = np.concatenate(([1.0], discount[:-1]))  # discount to the start of period i
-    pv = np.cumsum((cf[: m + 1] * discount)[::-1])[::-1] / before
-    covered = opening[: m + 1] > 0
-    out[: m + 1][covered] = pv[covered] / opening[: m + 1][covered]
-    return out
-
-
-def cumulative_shortfall(cfads: npt.ArrayLike, debt_service: npt.ArrayLike) -> FloatArray:
-    """Running sum of debt service not covered by CFADS, ``cumsum(max(0, DS - CFADS))``, money."""
-    cf = _series("cfads", cfads, signed=True)
-    ds = _series("debt_service", debt_service, cf.shape[0])
-    return np.cumsum(np.maximum(0.0, ds - cf))
-
-
-def loan_to_value(balance: npt.ArrayLike, collateral_value: npt.ArrayLike) -> FloatArray:
-    """Balance / collateral value per period (a ratio; 0.6 = 60 % LTV).
-
-    Both in the same money unit, >= 0.  No balance gives 0; a balance against
-    worthless collateral gives ``inf`` (unsecured), not an error.
-    """
-    bal = _series("balance", balance)
-    value = _series("collateral_value", collateral_value, bal.shape[0])
-    out = np.zeros_like(bal)
-    secured = value > 0
-    out[secured] = bal[secured] / value[secured]
-    out[~secured & (bal > 0)] = np.inf
-    return out
-
-
-@dataclass(frozen=True)
-class DurationMismatch:
-    """Where forced-sale collateral value falls below the balance and stays there.
+class CreditInputs:
+    """One workbook state's per-period lines, in the template's money unit.
 
     Attributes
     ----------
-    period : int
-        Position of the first period from which, until the loan is repaid, the
-        forced-sale value is below the outstanding balance.
-    date : date
-        That period's end date.
-    balance : float
-        The balance outstanding then, money.
-    months : int
-        Calendar months from the first period's end to `date`.
+    period_ends : tuple of date
+        End date of each period (the covenant test dates).
+    cfads, debt_service, template_dscr, balance, interest : ndarray of float or None
+        Per period; None where the template has no such line, NaN where a cell holds no number.
+        ``debt_service`` is positive (an outflow the template books negative arrives flipped);
+        ``balance`` is the closing balance; ``template_dscr`` the template's own DSCR line.
+    covenant : float or None
+        Minimum DSCR (e.g. 1.20); None: no period can be tested for a breach.
+    orderly_value, forced_value : ndarray of float or None
+        Collateral value at each period end (orderly and forced sale), or None without one.
     """
 
-    period: int
-    date: dt.date
-    balance: float
-    months: int
+    period_ends: tuple[dt.date, ...]
+    cfads: FloatArray | None = None
+    debt_service: FloatArray | None = None
+    template_dscr: FloatArray | None = None
+    balance: FloatArray | None = None
+    interest: FloatArray | None = None
+    covenant: float | None = None
+    orderly_value: FloatArray | None = None
+    forced_value: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "period_ends", tuple(self.period_ends))
+        n = len(self.period_ends)
+        if n == 0:
+            raise ValueError("period_ends: no periods to measure")
+        for f in fields(self):
+            if f.name in ("period_ends", "covenant"):
+                continue
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape != (n,):
+                raise ValueError(f"{f.name}: {arr.size} values for {n} periods (one per period)")
+            object.__setattr__(self, f.name, arr)
+        if self.covenant is not None and not np.isfinite(self.covenant):
+            raise ValueError(f"covenant: {self.covenant!r} is not a finite number")
 
 
-def duration_mismatch(
-    period_ends: Sequence[dt.date], balance: npt.ArrayLike, forced_value: npt.ArrayLike
-) -> DurationMismatch | None:
-    """First period after which forced-sale value stays below the balance for good.
+def _finite(values: FloatArray) -> BoolArray:
+    return np.asarray(np.isfinite(values), dtype=np.bool_)
 
-    Periods after repayment (balance 0, or a rounding residue below a billionth of the
-    peak balance) do not end the mismatch: the test runs over the periods with debt.  Returns None if the last such period is
-    covered (or no balance is ever outstanding).
 
-    Parameters
-    ----------
-    period_ends : sequence of date
-        End date of each period.
-    balance : array of float
-        Balance outstanding at each period end, money, >= 0.
-    forced_value : array of float
-        Forced-sale collateral value at each period end, same money unit, >= 0.
-    """
-    n = len(period_ends)
-    bal = _series("balance", balance, n)
-    value = _series("forced_value", forced_value, n)
-    # A balance below a billionth of the peak is a rounding residue of a repaid loan, not debt.
-    owed = bal > 1e-9 * float(bal.max(initial=0.0))
-    # A period "breaks" the mismatch if a balance is owed and the collateral covers it.
-    covered = owed & (value >= bal)
-    live = np.flatnonzero(owed)
-    if live.size == 0:
+def _money(values: FloatArray | None, n: int) -> FloatArray:
+    """A line as numbers for sums: NaN (no number) counts 0, a missing line is all 0."""
+    return np.zeros(n) if values is None else np.nan_to_num(values, nan=0.0)
+
+
+# -- per period ------------------------------------------------------------------------
+def computed_dscr(x: CreditInputs) -> FloatArray | None:
+    """CFADS ÷ debt service where debt service > 0 and CFADS is a number (else NaN); None without both lines."""
+    if x.cfads is None or x.debt_service is None:
         return None
-    after = np.flatnonzero(covered)
-    start = int(after[-1]) + 1 if after.size else 0
-    candidates = live[live >= start]
-    if candidates.size == 0:
+    out = np.full(len(x.period_ends), np.nan)
+    ok = _finite(x.debt_service) & (np.nan_to_num(x.debt_service) > 0) & _finite(x.cfads)
+    out[ok] = x.cfads[ok] / x.debt_service[ok]
+    return out
+
+
+def period_dscr(x: CreditInputs) -> FloatArray | None:
+    """The DSCR of each period: the template's own line as it is, else CFADS ÷ debt service; None with neither."""
+    return x.template_dscr if x.template_dscr is not None else computed_dscr(x)
+
+
+def is_tested(x: CreditInputs) -> BoolArray | None:
+    """Which periods are tested: debt service > 0 (no debt-service line: the DSCR is a number)."""
+    values = period_dscr(x)
+    if values is None:
         return None
-    p = int(candidates[0])
-    months = month_index(period_ends[p]) - month_index(period_ends[0])
-    return DurationMismatch(period=p, date=period_ends[p], balance=float(bal[p]), months=months)
+    if x.debt_service is not None:
+        return np.asarray(np.nan_to_num(x.debt_service) > 0, dtype=np.bool_)
+    return _finite(values)
 
 
-def recovery_at_default(
-    balance: npt.ArrayLike, forced_value: npt.ArrayLike, default_period: int
-) -> tuple[float, float]:
-    """Recovery and loss given default, as shares of the balance, for a default then.
+def dscr_when_tested(x: CreditInputs) -> FloatArray | None:
+    """The DSCR of the tested periods (NaN elsewhere, and where the DSCR cell holds no number)."""
+    values, flags = period_dscr(x), is_tested(x)
+    if values is None or flags is None:
+        return None
+    return np.where(flags & _finite(values), values, np.nan)
 
-    ``recovery = min(forced_value, balance) / balance`` at `default_period` and
-    ``LGD = 1 - recovery``; the exposure is the balance outstanding at that period's
-    end.  With no balance outstanding nothing is lost: (1.0, 0.0).
 
-    Returns
-    -------
-    tuple of float
-        (recovery share, loss given default share), each in [0, 1].
+def breach_flags(x: CreditInputs) -> BoolArray | None:
+    """Tested periods in breach: DSCR below the covenant by more than the tolerance, or CFADS < 0."""
+    values, flags = period_dscr(x), is_tested(x)
+    if values is None or flags is None or x.covenant is None:
+        return None
+    cov = x.covenant
+    below = _finite(values) & (cov - np.nan_to_num(values) > BREACH_TOLERANCE * abs(cov))
+    negative = np.zeros_like(flags) if x.cfads is None else _finite(x.cfads) & (np.nan_to_num(x.cfads) < 0)
+    return np.asarray(flags & (below | negative), dtype=np.bool_)
+
+
+def shortfall(x: CreditInputs) -> FloatArray | None:
+    """Debt service not covered by CFADS in each tested period: ``min(DS, max(0, DS - CFADS))``.
+
+    Capped at the debt service: a negative CFADS leaves the whole debt service uncovered (the rest
+    is an operating loss, not debt service). 0 where the period is not tested or CFADS is no number.
     """
-    bal = _series("balance", balance)
-    value = _series("forced_value", forced_value, bal.shape[0])
-    if not 0 <= default_period < bal.shape[0]:
-        raise ValueError(f"default_period: position {default_period} is outside the {bal.shape[0]} periods")
-    owed = float(bal[default_period])
-    if owed == 0.0:
-        return 1.0, 0.0
-    recovery = min(float(value[default_period]), owed) / owed
-    return recovery, 1.0 - recovery
+    if x.cfads is None or x.debt_service is None:
+        return None
+    ds = np.nan_to_num(x.debt_service)
+    ok = (ds > 0) & _finite(x.cfads)
+    cf = np.nan_to_num(x.cfads)
+    return np.where(ok, np.minimum(ds, np.maximum(0.0, ds - cf)), 0.0)
+
+
+def dscr_differs_flags(x: CreditInputs) -> BoolArray | None:
+    """Tested periods where the template's DSCR and CFADS ÷ debt service disagree (one a number and the
+    other not, or both numbers more than a relative 1e-9 apart); None unless the template has all three lines."""
+    calc = computed_dscr(x)
+    own, flags = x.template_dscr, is_tested(x)
+    if own is None or calc is None or flags is None:
+        return None
+    both = _finite(own) & _finite(calc)
+    apart = both & (np.abs(np.nan_to_num(own) - np.nan_to_num(calc)) > DIFFER_TOLERANCE * np.abs(np.nan_to_num(calc)))
+    return np.asarray(flags & ((_finite(own) != _finite(calc)) | apart), dtype=np.bool_)
+
+
+# -- coverage metrics ------------------------------------------------------------------
+def _min(values: FloatArray | None) -> float | None:
+    if values is None or not np.any(_finite(values)):
+        return None
+    return float(np.nanmin(values))
+
+
+def min_dscr(x: CreditInputs) -> float | None:
+    """Minimum DSCR over the tested periods (a ratio); None if no period is tested."""
+    return _min(dscr_when_tested(x))
+
+
+def avg_dscr(x: CreditInputs) -> float | None:
+    """Arithmetic mean DSCR over the tested periods; None if no period is tested."""
+    values = dscr_when_tested(x)
+    if values is None or not np.any(_finite(values)):
+        return None
+    return float(np.mean(values[_finite(values)]))
+
+
+def min_dscr_cfads(x: CreditInputs) -> float | None:
+    """Minimum CFADS ÷ debt service over the tested periods, beside the template's own DSCR line; None
+    unless the template has a DSCR line and the CFADS and debt-service lines."""
+    calc, flags = computed_dscr(x), is_tested(x)
+    if x.template_dscr is None or calc is None or flags is None:
+        return None
+    return _min(np.where(flags, calc, np.nan))
+
+
+def dscr_differs(x: CreditInputs) -> int | None:
+    """How many tested periods the template's DSCR disagrees with CFADS ÷ debt service."""
+    flags = dscr_differs_flags(x)
+    return None if flags is None else int(flags.sum())
+
+
+def periods_tested(x: CreditInputs) -> int | None:
+    """How many periods are tested (debt service > 0); None with no DSCR at all."""
+    flags = is_tested(x)
+    return None if flags is None else int(flags.sum())
+
+
+def first_breach(x: CreditInputs) -> dt.date | None:
+    """End date of the first period in breach (the covenant test date); None: none, or not testable."""
+    flags = breach_flags(x)
+    if flags is None or not flags.any():
+        return None
+    return x.period_ends[int(np.flatnonzero(flags)[0])]
+
+
+def breaches(x: CreditInputs) -> int | None:
+    """How many tested periods are in breach; None without a covenant or a DSCR."""
+    flags = breach_flags(x)
+    return None if flags is None else int(flags.sum())
+
+
+def total_shortfall(x: CreditInputs) -> float | None:
+    """Σ debt service not covered by CFADS over the tested periods (money); None without both lines."""
+    values = shortfall(x)
+    return None if values is None else float(values.sum())
+
+
+# -- loan life -------------------------------------------------------------------------
+def rate_per_period(interest: FloatArray, closing_balance: FloatArray) -> float | None:
+    """The loan's rate per period, read off the template: median of interest ÷ previous closing balance.
+
+    The median ignores periods where a draw or a capitalisation makes one quotient unrepresentative;
+    None where no period has both a positive interest and a positive previous balance.
+    """
+    if len(interest) < 2:
+        return None
+    previous, paid = closing_balance[:-1], interest[1:]
+    ok = _finite(previous) & _finite(paid) & (np.nan_to_num(previous) > 0) & (np.nan_to_num(paid) > 0)
+    return float(np.median(paid[ok] / previous[ok])) if ok.any() else None
+
+
+def min_llcr(x: CreditInputs) -> float | None:
+    """Minimum LLCR over the loan life at the loan rate (:func:`rate_per_period`); None without the CFADS,
+    interest and balance lines, or without a rate."""
+    if x.cfads is None or x.interest is None or x.balance is None:
+        return None
+    rate = rate_per_period(x.interest, x.balance)
+    if rate is None:
+        return None
+    n = len(x.period_ends)
+    closing = np.maximum(_money(x.balance, n), 0.0)
+    ds = np.maximum(_money(x.debt_service, n), 0.0)
+    # opening[t] = closing[t-1]; the first from closing = opening (1 + r) - debt service
+    opening = np.concatenate((((closing[0] + ds[0]) / (1.0 + rate),), closing[:-1]))
+    return _min(llcr(_money(x.cfads, n), opening, rate))
+
+
+# -- collateral ------------------------------------------------------------------------
+def _ltv(x: CreditInputs, value: FloatArray | None) -> float | None:
+    if x.balance is None or value is None:
+        return None
+    n = len(x.period_ends)
+    return float(loan_to_value(np.maximum(_money(x.balance, n), 0.0), np.maximum(_money(value, n), 0.0)).max())
+
+
+def max_ltv(x: CreditInputs) -> float | None:
+    """Maximum balance ÷ orderly collateral value (a ratio; ``inf`` if a balance meets worthless collateral)."""
+    return _ltv(x, x.orderly_value)
+
+
+def max_ltv_forced(x: CreditInputs) -> float | None:
+    """Maximum balance ÷ forced-sale collateral value."""
+    return _ltv(x, x.forced_value)
+
+
+def _mismatch(x: CreditInputs) -> DurationMismatch | None:
+    if x.balance is None or x.forced_value is None:
+        return None
+    n = len(x.period_ends)
+    return duration_mismatch(x.period_ends, np.maximum(_money(x.balance, n), 0.0),
+                             np.maximum(_money(x.forced_value, n), 0.0))
+
+
+def mismatch_date(x: CreditInputs) -> dt.date | None:
+    """End of the first period from which forced-sale value stays below the balance (:func:`duration_mismatch`)."""
+    found = _mismatch(x)
+    return None if found is None else found.date
+
+
+def mismatch_balance(x: CreditInputs) -> float | None:
+    """The balance outstanding at :func:`mismatch_date` (money)."""
+    found = _mismatch(x)
+    return None if found is None else found.balance
+
+
+def mismatch_months(x: CreditInputs) -> int | None:
+    """Calendar months from the first period's end to :func:`mismatch_date`."""
+    found = _mismatch(x)
+    return None if found is None else found.months
+
+
+def _recovery(x: CreditInputs) -> tuple[float, float] | None:
+    flags = breach_flags(x)
+    if flags is None or not flags.any() or x.balance is None or x.forced_value is None:
+        return None
+    n = len(x.period_ends)
+    return recovery_at_default(np.maximum(_money(x.balance, n), 0.0), np.maximum(_money(x.forced_value, n), 0.0),
+                               int(np.flatnonzero(flags)[0]))
+
+
+def recovery_at_breach(x: CreditInputs) -> float | None:
+    """Forced-sale value ÷ balance at the first breach, capped at 1 (no balance then: 1)."""
+    found = _recovery(x)
+    return None if found is None else found[0]
+
+
+def lgd_at_breach(x: CreditInputs) -> float | None:
+    """1 − :func:`recovery_at_breach`."""
+    found = _recovery(x)
+    return None if found is None else found[1]
 
 
 # -- everything for one workbook state -------------------------------------------------
+MetricValue = float | int | dt.date | None
+
+
 @dataclass(frozen=True)
 class CreditMetrics:
-    """Credit metrics of one workbook state ("before" or "after"), DESIGN §7.
+    """Every DESIGN §7 metric of one workbook state; each field is the function of the same name.
 
-    Attributes
-    ----------
-    min_dscr, avg_dscr : float or None
-        Minimum and mean DSCR over the tested periods (ratios).
-    first_breach : date or None
-        End date of the first period with DSCR below the covenant.
-    breaches : int
-        Number of periods with DSCR below the covenant.
-    min_llcr : float or None
-        Minimum LLCR over the loan life (None without a rate).
-    total_shortfall : float
-        Debt service not covered by CFADS, summed over all periods, money.
-    max_ltv, max_ltv_forced : float or None
-        Maximum balance / orderly value and balance / forced-sale value (ratios;
-        ``inf`` if a balance meets worthless collateral); None without collateral.
-    mismatch_date, mismatch_balance, mismatch_months
-        :class:`DurationMismatch` fields (None without one, or without collateral).
-    recovery_at_breach, lgd_at_breach : float or None
-        Shares of the balance recovered / lost by a forced sale at the first breach.
+    None is n/a (an input line missing, nothing tested) — or, for the dates, no such event.
     """
 
     min_dscr: float | None
     avg_dscr: float | None
+    min_dscr_cfads: float | None
+    dscr_differs: int | None
+    periods_tested: int | None
     first_breach: dt.date | None
-    breaches: int
+    breaches: int | None
+    total_shortfall: float | None
     min_llcr: float | None
-    total_shortfall: float
     max_ltv: float | None
     max_ltv_forced: float | None
     mismatch_date: dt.date | None
@@ -314,96 +362,12 @@ class CreditMetrics:
     def to_dict(self) -> dict[str, Any]:
         """Field name to value, dates as ISO strings (``inf`` LTVs stay floats)."""
         out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            out[name] = value.isoformat() if isinstance(value, dt.date) else value
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, dt.date) else value
         return out
 
 
-def _opening(closing: FloatArray, debt_service: FloatArray, r: FloatArray) -> FloatArray:
-    # opening[t] = closing[t-1]; the first from closing = opening (1 + r) - debt service.
-    first = (closing[0] + debt_service[0]) / (1.0 + r[0])
-    return np.concatenate(([first], closing[:-1]))
-
-
-def credit_metrics(
-    period_ends: Sequence[dt.date],
-    dscr_values: Sequence[float | None] | None,
-    cfads: npt.ArrayLike,
-    debt_service: npt.ArrayLike,
-    closing_balance: npt.ArrayLike,
-    forced_value: npt.ArrayLike | None,
-    orderly_value: npt.ArrayLike | None,
-    covenant: float | None,
-    rate_per_period: float | npt.ArrayLike | None,
-    *,
-    opening_balance: npt.ArrayLike | None = None,
-) -> CreditMetrics:
-    """Gather every DESIGN §7 metric from per-period arrays of one workbook state.
-
-    Parameters
-    ----------
-    period_ends : sequence of date
-        End date of each period (the covenant test dates).
-    dscr_values : sequence of float or None, or None
-        The template's DSCR per period (None / NaN = not tested); None computes
-        ``cfads / debt_service``.
-    cfads, debt_service : array of float
-        Per period, money; debt service >= 0.
-    closing_balance : array of float
-        Balance outstanding at each period end, money, >= 0.
-    forced_value, orderly_value : array of float or None
-        Collateral value at each period end, same money unit; None skips the
-        collateral metrics.
-    covenant : float or None
-        DSCR covenant (e.g. 1.20); None means no period is a breach.
-    rate_per_period : float, array of float or None
-        Loan rate per period for LLCR (decimal); None skips LLCR.
-    opening_balance : array of float or None
-        Balance at each period start; None takes the previous closing balance, and
-        for the first period ``(closing + debt service) / (1 + rate)`` (no drawdown
-        or fees in the first period).
-    """
-    n = len(period_ends)
-    if n == 0:
-        raise ValueError("period_ends: no periods to measure")
-    cf = _series("cfads", cfads, n, signed=True)
-    ds = _series("debt_service", debt_service, n)
-    closing = _series("closing_balance", closing_balance, n)
-    values = dscr(cf, ds) if dscr_values is None else _tested(dscr_values)
-    if values.shape[0] != n:
-        raise ValueError(f"dscr_values: {values.shape[0]} values for {n} periods")
-    tested = [None if np.isnan(v) else float(v) for v in values]
-    cover = coverage_metrics(tested, period_ends, covenant)
-    min_llcr: float | None = None
-    if rate_per_period is not None:
-        r = _rates(rate_per_period, n)
-        opening = _opening(closing, ds, r) if opening_balance is None else opening_balance
-        ratios = llcr(cf, opening, r)
-        min_llcr = float(np.nanmin(ratios)) if np.any(~np.isnan(ratios)) else None
-    max_ltv = max_ltv_forced = recovery = lgd = None
-    mismatch = None
-    if orderly_value is not None:
-        max_ltv = float(loan_to_value(closing, _series("orderly_value", orderly_value, n)).max())
-    if forced_value is not None:
-        forced = _series("forced_value", forced_value, n)
-        max_ltv_forced = float(loan_to_value(closing, forced).max())
-        mismatch = duration_mismatch(period_ends, closing, forced)
-        below = np.flatnonzero(values < covenant) if covenant is not None else np.array([], int)
-        if below.size:  # NaN (untested) compares False, so it is never a breach
-            recovery, lgd = recovery_at_default(closing, forced, int(below[0]))
-    return CreditMetrics(
-        min_dscr=cover.min_dscr,
-        avg_dscr=average_dscr(tested),
-        first_breach=cover.first_breach,
-        breaches=cover.breaches,
-        min_llcr=min_llcr,
-        total_shortfall=float(cumulative_shortfall(cf, ds)[-1]),
-        max_ltv=max_ltv,
-        max_ltv_forced=max_ltv_forced,
-        mismatch_date=None if mismatch is None else mismatch.date,
-        mismatch_balance=None if mismatch is None else mismatch.balance,
-        mismatch_months=None if mismatch is None else mismatch.months,
-        recovery_at_breach=recovery,
-        lgd_at_breach=lgd,
-    )
+def credit_metrics(x: CreditInputs) -> CreditMetrics:
+    """Every metric of one state: ``CreditMetrics(name=name(x), …)`` for each field."""
+    return CreditMetrics(**{f.name: globals()[f.name](x) for f in fields(CreditMetrics)})

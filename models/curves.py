@@ -27,6 +27,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from numbers import Integral
 
 import numpy as np
 import numpy.typing as npt
@@ -40,13 +41,17 @@ from models.params import (
     parse_param,
 )
 from models.periods import PeriodGrid, days_in_month, month_index, month_start, period_means
+from models.validate import check
 
 __all__ = [
     "PARAM_NAMES",
+    "Contract",
     "CurveParams",
     "Launch",
     "MonthlyCurve",
     "RentMode",
+    "OUTLIER_RATIO",
+    "anchor_outlier",
     "anchor_period",
     "changed_periods",
     "contract_share",
@@ -69,6 +74,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 HOURS_PER_DAY = 24.0
+OUTLIER_RATIO = 3.0
+"""A first period with rent more than 3x (or under a third of) the next is flagged as a possible one-off."""
 
 
 # -- the curve, vectorised over month indices ----------------------------------------
@@ -197,41 +204,108 @@ def _rents(rent_before: npt.ArrayLike) -> FloatArray:
     return rents
 
 
-def anchor_period(rent_before: npt.ArrayLike) -> int:
-    """Position of the first period whose original rent is not zero."""
-    nonzero = np.flatnonzero(_rents(rent_before) != 0.0)
+def anchor_period(rent_before: npt.ArrayLike, anchor: int | None = None) -> int:
+    """Position of the anchor period: ``anchor`` when given, else the first period whose original rent is not zero.
+
+    Raises
+    ------
+    ValueError
+        Every rent is zero, or ``anchor`` is outside the periods or has no rent.
+    """
+    rents = _rents(rent_before)
+    if anchor is not None:
+        if not 0 <= anchor < rents.shape[0]:
+            raise ValueError(f"anchor: period {anchor + 1} is outside the {rents.shape[0]} periods")
+        if rents[anchor] == 0.0:
+            raise ValueError(f"anchor: period {anchor + 1} has no rent; the anchor must be a period with rent")
+        return anchor
+    nonzero = np.flatnonzero(rents != 0.0)
     if nonzero.size == 0:
         raise ValueError("rent_before: every period's rent is zero; there is no anchor period")
     return int(nonzero[0])
 
 
-def default_start(grid: PeriodGrid, rent_before: npt.ArrayLike) -> date:
+def anchor_outlier(rent_before: npt.ArrayLike, ratio: float = OUTLIER_RATIO) -> tuple[int, int, float] | None:
+    """The first period with rent and the next one, when they differ by more than ``ratio`` either way.
+
+    Returns ``(first, next, next / first)`` (positions and the ratio), or None: an index-mode anchor on a
+    one-off (a pre-sale, a stub period) scales every later period from it.
+    """
+    rents = _rents(rent_before)
+    nonzero = np.flatnonzero(rents != 0.0)
+    if nonzero.size < 2:
+        return None
+    first, following = int(nonzero[0]), int(nonzero[1])
+    change = float(rents[following] / rents[first])
+    return (first, following, change) if not 1.0 / ratio <= abs(change) <= ratio else None
+
+
+def default_start(grid: PeriodGrid, rent_before: npt.ArrayLike, anchor: int | None = None) -> date:
     """First day of the first month of the anchor period (the default deal start)."""
-    return month_start(month_index(grid.starts[anchor_period(rent_before)]))
+    return month_start(month_index(grid.starts[anchor_period(rent_before, anchor)]))
 
 
-def changed_periods(rent_before: npt.ArrayLike, mode: RentMode) -> BoolArray:
-    """Which periods get a new rent.
+def changed_periods(rent_before: npt.ArrayLike, mode: RentMode, anchor: int | None = None) -> BoolArray:
+    """Which periods get a new rent (are rewired to the curve).
 
-    Index mode: periods after the anchor with non-zero rent (the anchor keeps its
-    rent).  Absolute mode: the anchor and later periods with non-zero rent.
+    Index mode: periods after the anchor with non-zero rent (the anchor keeps its rent).  Absolute
+    mode: the anchor and later periods with non-zero rent.  A contracted period (:class:`Contract`)
+    is among them — it keeps its rent while it is contracted, and the contract end stays an input.
     """
     rents = _rents(rent_before)
     positions = np.arange(rents.shape[0])
-    anchor = anchor_period(rents)
-    after = positions > anchor if mode is RentMode.INDEX else positions >= anchor
+    first = anchor_period(rents, anchor)
+    after = positions > first if mode is RentMode.INDEX else positions >= first
     return np.asarray(after & (rents != 0.0), dtype=np.bool_)
 
 
-def resolve_start(params: CurveParams, grid: PeriodGrid, rent_before: npt.ArrayLike) -> CurveParams:
+def resolve_start(params: CurveParams, grid: PeriodGrid, rent_before: npt.ArrayLike,
+                  anchor: int | None = None) -> CurveParams:
     """Return `params` with ``start`` set to :func:`default_start` when it is None."""
     if params.start is not None:
         return params
-    return dataclasses.replace(params, start=default_start(grid, rent_before))
+    return dataclasses.replace(params, start=default_start(grid, rent_before, anchor))
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Contracted, then merchant (DESIGN §3): the template's rent until ``until``, then the market.
+
+    Parameters
+    ----------
+    until : date
+        E: a period whose end date is on or before it is contracted and keeps its original rent
+        exactly. A tenant default on a date D is the same with ``until = D``.
+    releasing_gap_months : int, default 0
+        g: the g calendar months after the month of E earn nothing (re-leasing the fleet), >= 0.
+    """
+
+    until: date
+    releasing_gap_months: int = 0
+
+    def __post_init__(self) -> None:
+        check("contracted_until", self.until, isinstance(self.until, date), "a date")
+        g = self.releasing_gap_months
+        if isinstance(g, Integral) and not isinstance(g, bool):
+            object.__setattr__(self, "releasing_gap_months", int(g))
+        ok = isinstance(self.releasing_gap_months, int) and not isinstance(self.releasing_gap_months, bool)
+        check("releasing_gap_months", g, ok and self.releasing_gap_months >= 0, "an integer >= 0")
+
+    def contracted(self, grid: PeriodGrid) -> BoolArray:
+        """Which periods are contracted: those ending on or before ``until``."""
+        return np.array([end <= self.until for end in grid.ends], dtype=np.bool_)
+
+    def earning(self, months: npt.ArrayLike) -> FloatArray:
+        """1 for a month that earns, 0 for the ``releasing_gap_months`` months after the month of ``until``."""
+        t = _months(months)
+        gap_start = month_index(self.until) + 1
+        gap = (t >= gap_start) & (t < gap_start + self.releasing_gap_months)
+        return np.where(gap, 0.0, 1.0).astype(np.float64)
 
 
 def rent_after(
-    rent_before: npt.ArrayLike, grid: PeriodGrid, params: CurveParams, mode: RentMode
+    rent_before: npt.ArrayLike, grid: PeriodGrid, params: CurveParams, mode: RentMode, *,
+    anchor: int | None = None, contract: Contract | None = None,
 ) -> FloatArray:
     """Re-price a rent row with the GPU curve (DESIGN §3 "Modes").
 
@@ -246,6 +320,11 @@ def rent_after(
     mode : RentMode
         INDEX: ``rent(anchor) * mean_index(p) / mean_index(anchor)``.
         ABSOLUTE: ``unit_scale * gpus * sum_{t in p} 24 * days(t) * realised(t)``.
+    anchor : int or None
+        Position of the anchor period; None: the first period with rent.
+    contract : Contract or None
+        Contracted, then merchant: contracted periods keep their rent, the re-leasing gap's
+        months count 0 in the period mean (index) or sum (absolute).
 
     Returns
     -------
@@ -255,7 +334,8 @@ def rent_after(
     Raises
     ------
     ValueError
-        If the lengths differ, all rents are zero, or ABSOLUTE mode lacks ``gpus``.
+        If the lengths differ, all rents are zero, ABSOLUTE mode lacks ``gpus``, the anchor has no
+        rent, or the contract ends before the anchor period does (nothing would be contracted).
     """
     rents = _rents(rent_before)
     if rents.shape[0] != grid.n_periods:
@@ -264,22 +344,28 @@ def rent_after(
         )
     if mode is RentMode.ABSOLUTE and params.gpus is None:
         raise ValueError("gpus: absolute mode needs the fleet size (gpus)")
-    resolved = resolve_start(params, grid, rents)
+    position = anchor_period(rents, anchor)
+    if contract is not None and contract.until < grid.ends[position]:
+        raise ValueError(f"contracted_until: {contract.until.isoformat()} is before the anchor period ends "
+                         f"({grid.ends[position].isoformat()}), so no period would be contracted")
+    resolved = resolve_start(params, grid, rents, position)
     assert resolved.start is not None
     lo, hi = grid.span()
     start_m = month_index(resolved.start)
     first, last = min(lo, start_m), max(hi, start_m)
     curve = monthly_curve(resolved, first, last - first + 1)
-    changed = changed_periods(rents, mode)
+    earning = np.ones(curve.months.shape[0]) if contract is None else contract.earning(curve.months)
+    changed = changed_periods(rents, mode, position)
+    if contract is not None:
+        changed &= ~contract.contracted(grid)
     out = rents.copy()
     if mode is RentMode.INDEX:
-        anchor = anchor_period(rents)
-        means = period_means(curve.index, first, grid)
-        new = rents[anchor] * means / means[anchor]
+        means = period_means(curve.index * earning, first, grid)
+        new = rents[position] * means / means[position]
     else:
         assert resolved.gpus is not None
         days = np.array([days_in_month(int(t)) for t in curve.months], dtype=np.float64)
-        revenue = HOURS_PER_DAY * days * curve.realised  # $ per GPU per month
+        revenue = HOURS_PER_DAY * days * curve.realised * earning  # $ per GPU per month
         sums = np.array([revenue[grid.first_month[p] - first: grid.last_month[p] - first + 1].sum()
                          for p in range(grid.n_periods)], dtype=np.float64)  # fmt: skip
         new = resolved.unit_scale * resolved.gpus * sums

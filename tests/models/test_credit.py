@@ -6,6 +6,7 @@ Tolerances: money abs=0.005, ratios and rates rel=1e-9.
 from __future__ import annotations
 
 import math
+from dataclasses import fields, replace
 from datetime import date
 
 import numpy as np
@@ -15,17 +16,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.credit import (
-    CoverageMetrics,
+    CreditInputs,
+    CreditMetrics,
     DurationMismatch,
-    average_dscr,
-    coverage_metrics,
+    avg_dscr,
+    breach_flags,
+    breaches,
+    computed_dscr,
     credit_metrics,
-    cumulative_shortfall,
-    dscr,
+    dscr_differs,
+    dscr_differs_flags,
     duration_mismatch,
+    first_breach,
     llcr,
     loan_to_value,
+    min_dscr,
+    min_dscr_cfads,
+    rate_per_period,
     recovery_at_default,
+    shortfall,
+    periods_tested,
+    is_tested,
+    total_shortfall,
 )
 
 QUARTER_ENDS = (date(2026, 3, 31), date(2026, 6, 30), date(2026, 9, 30), date(2026, 12, 31))
@@ -37,27 +49,87 @@ def same(got: np.ndarray, expected: list[float]) -> bool:
     return bool(np.allclose(got, expected, rtol=1e-9, atol=0.0, equal_nan=True))
 
 
-# -- DSCR (existing API, used by engine/convert.py) -------------------------------------
-def test_dscr_and_coverage_metrics() -> None:
-    # 120/100 = 1.2; 90/100 = 0.9; no debt service -> NaN (not tested).
-    values = dscr([120.0, 90.0, 50.0], [100.0, 100.0, 0.0])
-    assert same(values, [1.2, 0.9, NAN])
-    got = coverage_metrics([1.2, 0.9, None], QUARTER_ENDS[:3], 1.10)
-    assert got == CoverageMetrics(min_dscr=0.9, first_breach=date(2026, 6, 30), breaches=1)
+# -- which periods are tested, and which are breaches (DESIGN §7) ------------------------
+SIX_YEARS = tuple(date(2026 + i, 12, 31) for i in range(6))
+# A construction year (no debt service; the template's DSCR row shows 0), four tested years, and a
+# year after maturity (no debt service, DSCR 0 again); covenant 1.30.
+RULES = CreditInputs(
+    SIX_YEARS,
+    cfads=np.array([-5.0, 150.0, 130.0, 129.99, -20.0, 10.0]),
+    debt_service=np.array([0.0, 100.0, 100.0, 100.0, 100.0, 0.0]),
+    # year 3 is 1.3 as a sculpted schedule computes it (1.2999999999999998); year 5 "n.m." (no number)
+    template_dscr=np.array([0.0, 1.5, 1.2999999999999998, 1.2999, NAN, 0.0]),
+    covenant=1.30,
+)
+
+
+def test_only_periods_with_debt_service_are_tested() -> None:
+    assert is_tested(RULES).tolist() == [False, True, True, True, True, False]
+    assert periods_tested(RULES) == 4
+    # the template's zeros in construction and after maturity are not tested, so the minimum is
+    # 1.2999 (year 4), not 0: min(1.5, 1.2999999999999998, 1.2999); year 5 has no number
+    assert min_dscr(RULES) == 1.2999
+    assert avg_dscr(RULES) == pytest.approx((1.5 + 1.2999999999999998 + 1.2999) / 3, rel=1e-9)
+
+
+def test_breaches_use_a_relative_tolerance_and_count_negative_cfads() -> None:
+    # year 3: 1.30 - 1.2999999999999998 = 2.2e-16 < 1e-9 x 1.30, not a breach; year 4: 1.30 - 1.2999 =
+    # 1e-4, a breach; year 5: CFADS -20 with debt service, a breach although its DSCR cell is text
+    assert breach_flags(RULES).tolist() == [False, False, False, True, True, False]
+    assert (breaches(RULES), first_breach(RULES)) == (2, date(2029, 12, 31))
+
+
+def test_template_dscr_is_read_as_it_is_and_compared_with_cfads_over_debt_service() -> None:
+    # CFADS / DS in the tested years: 1.5, 1.3, 1.2999, -0.2 (year 5)
+    assert computed_dscr(RULES)[1:5] == pytest.approx([1.5, 1.3, 1.2999, -0.2], rel=1e-12)
+    assert min_dscr_cfads(RULES) == pytest.approx(-0.2, rel=1e-12)
+    # they differ in year 5 only (text against -0.2); year 3 agrees within a relative 1e-9
+    assert dscr_differs_flags(RULES).tolist() == [False, False, False, False, True, False]
+    assert dscr_differs(RULES) == 1
+
+
+def test_shortfall_is_capped_at_the_debt_service() -> None:
+    # uncovered debt service in tested years: 0, 0, 0 (129.99 covers 100), min(100, 100 + 20) = 100
+    assert shortfall(RULES).tolist() == [0.0, 0.0, 0.0, 0.0, 100.0, 0.0]
+    assert total_shortfall(RULES) == 100.0
 
 
 @pytest.mark.parametrize(
-    ("values", "expected"),
+    ("changes", "expected"),
     [
-        ([1.5, None, 1.0, NAN, 1.25], 1.25),  # (1.5 + 1.0 + 1.25) / 3; None and NaN untested
-        ([None, NAN], None),  # nothing tested
-        (np.array([2.0, 1.0]), 1.5),  # arrays too: (2 + 1) / 2
+        # no covenant: DSCR is still measured, but nothing can be a breach
+        ({"covenant": None}, {"min_dscr": 1.2999, "breaches": None, "first_breach": None, "periods_tested": 4}),
+        # no CFADS line: the template's DSCR stands; shortfall, the comparison and LLCR are n/a, and
+        # year 5 (no DSCR number, CFADS unknown) is not a breach
+        ({"cfads": None, "interest": np.ones(6), "balance": np.ones(6)},
+         {"min_dscr": 1.2999, "total_shortfall": None, "min_llcr": None, "dscr_differs": None, "breaches": 1}),
+        # no DSCR and no CFADS: nothing can be measured
+        ({"cfads": None, "template_dscr": None},
+         {"min_dscr": None, "avg_dscr": None, "periods_tested": None, "breaches": None, "total_shortfall": None}),
+        # no debt-service line: the periods whose DSCR is a number are tested (all but year 5)
+        ({"debt_service": None}, {"periods_tested": 5, "min_dscr": 0.0, "total_shortfall": None, "min_dscr_cfads": None}),
     ],
-    ids=["skips-untested", "none-tested", "array"],
+    ids=["no-covenant", "no-cfads", "no-dscr-no-cfads", "no-debt-service"],
 )
-def test_average_dscr(values: list[float | None], expected: float | None) -> None:
-    got = average_dscr(values)
-    assert got == (None if expected is None else pytest.approx(expected, rel=1e-9))
+def test_a_missing_line_gives_na_never_zero(changes: dict[str, object], expected: dict[str, object]) -> None:
+    got = credit_metrics(replace(RULES, **changes))  # type: ignore[arg-type]
+    for key, value in expected.items():
+        assert getattr(got, key) == value, key
+
+
+def test_without_a_template_dscr_the_dscr_is_cfads_over_debt_service() -> None:
+    got = credit_metrics(replace(RULES, template_dscr=None))
+    # tested years: 1.5, 1.3, 1.2999, -0.2; breaches 1.2999 (by 1e-4) and -0.2 (and CFADS < 0)
+    assert (got.min_dscr, got.breaches, got.first_breach) == (pytest.approx(-0.2, rel=1e-12), 2,
+                                                              date(2029, 12, 31))
+    assert got.min_dscr_cfads is None and got.dscr_differs is None  # nothing to compare with
+
+
+def test_inputs_are_checked() -> None:
+    with pytest.raises(ValueError, match="cfads: 3 values for 6 periods"):
+        CreditInputs(SIX_YEARS, cfads=np.ones(3))
+    with pytest.raises(ValueError, match="period_ends: no periods"):
+        CreditInputs(())
 
 
 # -- LLCR -------------------------------------------------------------------------------
@@ -105,13 +177,7 @@ def test_llcr_rejects_bad_inputs(kw: dict[str, object], match: str) -> None:
         llcr(**args)  # type: ignore[arg-type]
 
 
-# -- shortfall, LTV ----------------------------------------------------------------------
-def test_cumulative_shortfall() -> None:
-    # Uncovered debt service max(0, DS - CFADS) = [0, 20, 0, 50]; running sum [0, 20, 20, 70].
-    got = cumulative_shortfall([100.0, 80.0, 120.0, 50.0], [90.0, 100.0, 100.0, 100.0])
-    assert got.tolist() == pytest.approx([0.0, 20.0, 20.0, 70.0], abs=0.005)
-
-
+# -- LTV ----------------------------------------------------------------------------------
 def test_loan_to_value() -> None:
     # 60/100 = 0.6; 50/40 = 1.25; nothing owed -> 0; owed against worthless collateral -> inf.
     got = loan_to_value([60.0, 50.0, 0.0, 10.0], [100.0, 40.0, 0.0, 0.0])
@@ -170,22 +236,25 @@ def test_recovery_at_default_rejects_period_outside() -> None:
 # opening [300, 200, 100, 0], interest [6, 4, 2, 0], debt service [106, 104, 102, 0].
 CFADS = [130.0, 115.0, 95.0, 90.0]
 DEBT_SERVICE = [106.0, 104.0, 102.0, 0.0]
+INTEREST = [6.0, 4.0, 2.0, 0.0]
 CLOSING = [200.0, 100.0, 0.0, 0.0]
 ORDERLY = [400.0, 300.0, 200.0, 150.0]
 FORCED = [250.0, 90.0, 80.0, 60.0]
+LOAN = CreditInputs(QUARTER_ENDS, cfads=CFADS, debt_service=DEBT_SERVICE, balance=CLOSING,  # type: ignore[arg-type]
+                    interest=INTEREST, covenant=1.20, orderly_value=ORDERLY, forced_value=FORCED)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("opening", [None, [300.0, 200.0, 100.0, 0.0]], ids=["derived", "given"])
-def test_credit_metrics(opening: list[float] | None) -> None:
-    got = credit_metrics(QUARTER_ENDS, None, CFADS, DEBT_SERVICE, CLOSING, FORCED, ORDERLY, 1.20, 0.02,
-                         opening_balance=opening)
+def test_credit_metrics() -> None:
+    got = credit_metrics(LOAN)
     # DSCR = [130/106 = 1.2264, 115/104 = 1.1058, 95/102 = 0.9314, no debt service].
     assert got.min_dscr == pytest.approx(95 / 102, rel=1e-9)
     assert got.avg_dscr == pytest.approx((130 / 106 + 115 / 104 + 95 / 102) / 3, rel=1e-9)
-    # Below 1.20 in Q2 and Q3: first breach at Q2's end, two breaches.
-    assert (got.first_breach, got.breaches) == (date(2026, 6, 30), 2)
-    # Opening derived for Q1: (200 + 106) / 1.02 = 300.  LLCR: Q1 (127.45+110.53+89.52)/300 =
-    # 1.0917, Q2 (112.75+91.31)/200 = 1.0203, Q3 95/1.02/100 = 0.9314 (the minimum).
+    # Below 1.20 in Q2 and Q3: first breach at Q2's end, two breaches; three periods tested.
+    assert (got.first_breach, got.breaches, got.periods_tested) == (date(2026, 6, 30), 2, 3)
+    # Rate: interest / previous closing = 4/200, 2/100 -> 0.02. Opening derived for Q1:
+    # (200 + 106) / 1.02 = 300.  LLCR: Q1 (127.45+110.53+89.52)/300 = 1.0917, Q2
+    # (112.75+91.31)/200 = 1.0203, Q3 95/1.02/100 = 0.9314 (the minimum).
+    assert rate_per_period(np.array(INTEREST), np.array(CLOSING)) == pytest.approx(0.02, rel=1e-12)
     assert got.min_llcr == pytest.approx(95 / 1.02 / 100, rel=1e-9)
     assert got.total_shortfall == pytest.approx(7.0, abs=0.005)  # Q3: 102 - 95
     # LTV on closing balances: orderly [0.5, 0.333, 0, 0]; forced [0.8, 100/90, 0, 0].
@@ -197,22 +266,22 @@ def test_credit_metrics(opening: list[float] | None) -> None:
     assert got.recovery_at_breach == pytest.approx(0.9, rel=1e-9)
     assert got.lgd_at_breach == pytest.approx(0.1, rel=1e-9)
     assert got.to_dict()["first_breach"] == "2026-06-30"
+    assert got.min_dscr_cfads is None and got.dscr_differs is None  # no template DSCR line
 
 
-def test_credit_metrics_with_template_dscr_and_no_collateral_or_rate() -> None:
-    # The template's DSCR is used as given (here 1.5 in Q2 where CFADS/DS would say 1.1058).
-    got = credit_metrics(QUARTER_ENDS, [1.3, 1.5, None, None], CFADS, DEBT_SERVICE, CLOSING,
-                         None, None, 1.20, None)
-    assert (got.min_dscr, got.first_breach, got.breaches) == (1.3, None, 0)
-    assert got.avg_dscr == pytest.approx(1.4, rel=1e-9)  # (1.3 + 1.5) / 2
+def test_without_collateral_or_rate_those_metrics_are_na() -> None:
+    got = credit_metrics(replace(LOAN, orderly_value=None, forced_value=None, interest=None))
     assert got.min_llcr is None and got.max_ltv is None and got.max_ltv_forced is None
-    assert got.mismatch_date is None and got.recovery_at_breach is None
-    assert got.total_shortfall == pytest.approx(7.0, abs=0.005)
+    assert got.mismatch_date is None and got.recovery_at_breach is None and got.lgd_at_breach is None
+    assert got.breaches == 2  # coverage does not need them
 
 
-def test_credit_metrics_checks_lengths() -> None:
-    with pytest.raises(ValueError, match="dscr_values: 3 values for 4 periods"):
-        credit_metrics(QUARTER_ENDS, [1.0, 1.0, 1.0], CFADS, DEBT_SERVICE, CLOSING, None, None, None, None)
+def test_every_metric_is_the_function_of_its_name() -> None:
+    import models.credit as credit
+
+    got = credit_metrics(LOAN)
+    for f in fields(CreditMetrics):
+        assert getattr(got, f.name) == getattr(credit, f.name)(LOAN), f.name
 
 
 # -- properties ----------------------------------------------------------------------------
@@ -236,9 +305,11 @@ def test_ltv_rises_when_collateral_falls(balance: float, value: float, fall: flo
 
 
 @given(st.lists(st.tuples(st.floats(min_value=-1e9, max_value=1e9), money), min_size=1, max_size=40))
-def test_cumulative_shortfall_non_decreasing(pairs: list[tuple[float, float]]) -> None:
-    cf, ds = zip(*pairs)
-    assert np.all(np.diff(cumulative_shortfall(cf, ds)) >= 0.0)
+def test_shortfall_between_zero_and_debt_service(pairs: list[tuple[float, float]]) -> None:
+    cf, ds = (np.array(x) for x in zip(*pairs))
+    ends = tuple(date(2026, 1, 1) for _ in pairs)
+    got = shortfall(CreditInputs(ends, cfads=cf, debt_service=ds))
+    assert np.all(got >= 0.0) and np.all(got <= ds)
 
 
 @given(st.floats(min_value=1.0, max_value=1e9), st.floats(min_value=1e-4, max_value=0.15),

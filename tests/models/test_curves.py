@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from models.curves import (
     PARAM_NAMES,
+    Contract,
     CurveParams,
     Launch,
     RentMode,
+    anchor_outlier,
     anchor_period,
     changed_periods,
     contract_share,
@@ -292,6 +294,99 @@ def test_rent_after_start_outside_grid_and_bad_lengths() -> None:
         rent_after(np.array([1.0]), grid, p, RentMode.INDEX)
     with pytest.raises(ValueError, match="rent_before"):
         rent_after(np.array([1.0, math.nan]), grid, p, RentMode.INDEX)
+
+
+# -- contracted, then merchant (DESIGN §3) -------------------------------------------------
+# Spot halves every year (d = 0.5) from $2 on 2026-01-01, util 1, no floor, no launches, so
+# index(t) = 0.5^(n/12) and each calendar year's mean index is 0.5^year × A (A the 2026 mean):
+# the merchant rent of year p is 100 × 0.5^p.  The template's rent escalates 3 % a year.
+YEARS = PeriodGrid.from_years([2026, 2027, 2028, 2029, 2030])
+ESCALATING = np.array([100.0, 103.0, 106.09, 109.2727, 112.550881])
+HALVING = make(start=None, d=0.5)
+# A gap of g months from January 2028 (after E = 2027-12-31): the year-2028 mean keeps months
+# 7..12 only, sum_{k=6..11} 0.5^(k/12) / sum_{k=0..11} 0.5^(k/12) = 0.5^0.5 (1 - 0.5^0.5) / 0.5
+# = sqrt(2) - 1 = 0.41421356..., so 2028 earns 100 × 0.25 × (sqrt(2) - 1) = 10.3553390593.
+GAP_SHARE = math.sqrt(2) - 1
+
+
+@pytest.mark.parametrize(
+    ("contract", "expected"),
+    [
+        (None, [100.0, 50.0, 25.0, 12.5, 6.25]),
+        # 2026 and 2027 end on or before E: the template's rent exactly; 2028 shows the cliff
+        (Contract(date(2027, 12, 31)), [100.0, 103.0, 25.0, 12.5, 6.25]),
+        # E mid-2027: 2027 ends after E, so it is merchant already
+        (Contract(date(2027, 6, 30)), [100.0, 50.0, 25.0, 12.5, 6.25]),
+        (Contract(date(2027, 12, 31), 6), [100.0, 103.0, 25.0 * GAP_SHARE, 12.5, 6.25]),
+        # an 18-month gap: nothing in 2028, the first half of 2029 empty
+        (Contract(date(2027, 12, 31), 18), [100.0, 103.0, 0.0, 12.5 * GAP_SHARE, 6.25]),
+        # a tenant default on 2028-12-31, re-leased after 12 months: the same mechanism
+        (Contract(date(2028, 12, 31), 12), [100.0, 103.0, 106.09, 0.0, 6.25]),
+        # contracted to the end: the template's rent throughout
+        (Contract(date(2030, 12, 31), 6), ESCALATING.tolist()),
+    ],
+    ids=["merchant", "contracted-2027", "ends-mid-period", "gap-6", "gap-18", "tenant-default", "to-the-end"],
+)
+def test_contracted_then_merchant_index_hand_table(contract: Contract | None, expected: list[float]) -> None:
+    got = rent_after(ESCALATING, YEARS, HALVING, RentMode.INDEX, contract=contract)
+    assert got.tolist() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    if contract is not None:  # contracted periods keep the template's rent exactly, not approximately
+        kept = contract.contracted(YEARS)
+        assert (got[kept] == ESCALATING[kept]).all()
+
+
+def test_contracted_then_merchant_absolute_hand_table() -> None:
+    # Monthly, $1/GPU-hour flat, util 1, one GPU: merchant rent = 24 × days.  Contracted to
+    # 2026-02-28 (Jan, Feb keep 500), a one-month gap (March earns 0), April 24 × 30 = 720.
+    grid = PeriodGrid.from_start(date(2026, 1, 1), Frequency.MONTHLY, 4)
+    p = make(start=None, p0=1.0, gpus=1.0)
+    got = rent_after(np.full(4, 500.0), grid, p, RentMode.ABSOLUTE, contract=Contract(date(2026, 2, 28), 1))
+    assert got.tolist() == [500.0, 500.0, 0.0, 720.0]
+
+
+def test_contract_checks() -> None:
+    with pytest.raises(ValueError, match="contracted_until: 2025-06-30 is before the anchor period ends"):
+        rent_after(ESCALATING, YEARS, HALVING, RentMode.INDEX, contract=Contract(date(2025, 6, 30)))
+    with pytest.raises(ValueError, match="releasing_gap_months"):
+        Contract(date(2027, 12, 31), -1)
+    assert Contract(date(2027, 12, 31), 2).earning(np.array([month_index(date(2027, 12, 1)) + k
+                                                             for k in range(4)])).tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+# -- the anchor -----------------------------------------------------------------------------
+# A one-off pre-sale of 1,400 in the first month, then 267 a month; the curve is flat (d = 0).
+PRESALE = np.array([1400.0, 267.0, 275.0, 283.0])
+MONTHS4 = PeriodGrid.from_start(date(2026, 1, 1), Frequency.MONTHLY, 4)
+
+
+def test_anchor_option_moves_the_anchor() -> None:
+    flat = make(start=None)
+    # anchored on the pre-sale, every later month earns 1,400 (5.2x the template's revenue)
+    assert rent_after(PRESALE, MONTHS4, flat, RentMode.INDEX).tolist() == [1400.0, 1400.0, 1400.0, 1400.0]
+    # anchored on month 2: month 1 precedes the anchor and keeps its value; later months earn 267
+    assert rent_after(PRESALE, MONTHS4, flat, RentMode.INDEX, anchor=1).tolist() == [1400.0, 267.0, 267.0, 267.0]
+    assert default_start(MONTHS4, PRESALE, 1) == date(2026, 2, 1)
+    assert changed_periods(PRESALE, RentMode.INDEX, 1).tolist() == [False, False, True, True]
+    with pytest.raises(ValueError, match="anchor: period 2 has no rent"):
+        anchor_period(np.array([1.0, 0.0, 1.0]), 1)
+    with pytest.raises(ValueError, match="anchor: period 9 is outside the 3 periods"):
+        anchor_period(np.array([1.0, 0.0, 1.0]), 8)
+
+
+@pytest.mark.parametrize(
+    ("rents", "expected"),
+    [
+        (PRESALE, (0, 1, 267.0 / 1400.0)),  # 5.2x either way is flagged
+        (np.array([0.0, 100.0, 0.0, 301.0]), (1, 3, 3.01)),  # first and next periods with rent
+        (np.array([100.0, 300.0, 310.0]), None),  # exactly 3x is not more than 3x
+        (np.array([100.0, 34.0]), None),  # 1/2.94
+        (np.array([0.0, 100.0]), None),  # only one period with rent
+    ],
+    ids=["presale", "holidays-skipped", "three-times", "under-three", "single"],
+)
+def test_anchor_outlier(rents: np.ndarray, expected: tuple[int, int, float] | None) -> None:
+    got = anchor_outlier(rents)
+    assert got == (None if expected is None else (expected[0], expected[1], pytest.approx(expected[2], rel=1e-12)))
 
 
 # -- properties ------------------------------------------------------------------------------
