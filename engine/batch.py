@@ -32,12 +32,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 from engine.convert import CurveChoice, default_output
+from engine.report.metric_table import METRICS
 from engine.errors import GpuCreditError, ParameterError
 
 DEFAULT_TIMEOUT = 300.0  # seconds per file
@@ -53,6 +54,7 @@ class Task:
     output: Path
     curve: CurveChoice
     force: bool = False
+    memo: bool = False  # also write STEM.memo.md beside the output
 
 
 class RowStatus(StrEnum):
@@ -64,29 +66,45 @@ class RowStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the batch summary."""
+    """One line of the batch summary; ``before`` and ``after`` hold every metric of the one metric table
+    (``engine/report/metric_table.py``) as ``--json`` gives it (:meth:`flat` spreads them into columns)."""
 
     file: str
     status: RowStatus
     error: str = ""
     rent_cells: str = ""
-    min_dscr_before: float | None = None
-    min_dscr_after: float | None = None
-    first_breach_before: str | None = None
-    first_breach_after: str | None = None
-    breaches_before: int | None = None
-    breaches_after: int | None = None
+    money_unit: str | None = None
+    security: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    headline: str = ""
+    warnings: str = ""
     reconciled_share: float | None = None  # share of Excel's cached values the engine reproduced
     unverified: int | None = None  # cells the rent reaches that did not reconcile (accepted)
     output: str = ""
+    memo: str = ""
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.status is RowStatus.OK
 
+    def flat(self) -> dict[str, Any]:
+        """The row as the summary's columns: each metric as ``KEY_before`` and ``KEY_after``."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in ("before", "after"):
+                continue
+            out[f.name] = getattr(self, f.name)
+            if f.name == "security":
+                for state in ("before", "after"):
+                    values = getattr(self, state) or {}
+                    out.update({f"{key}_{state}": values.get(key) for key in METRIC_KEYS})
+        return out
 
-COLUMNS = tuple(f.name for f in fields(Row))
+
+METRIC_KEYS = tuple(metric.key for metric in METRICS)
+COLUMNS = tuple(Row(file="", status=RowStatus.OK).flat())
 
 
 # --------------------------------------------------------------------------- inputs
@@ -116,7 +134,13 @@ def _is_template(path: Path) -> bool:
             and ".gpu." not in name)
 
 
-def plan(inputs: Sequence[Path], out_dir: Path, curve: CurveChoice, *, force: bool = False) -> list[Task]:
+def memo_path(output: Path) -> Path:
+    """Where a batch writes an output's memo: ``deal.gpu.xlsx`` → ``deal.gpu.memo.md`` beside it."""
+    return output.with_name(f"{output.stem}.memo.md")
+
+
+def plan(inputs: Sequence[Path], out_dir: Path, curve: CurveChoice, *, force: bool = False,
+         memo: bool = False) -> list[Task]:
     """One task per input; outputs ``OUT/STEM.gpu.xlsx``, de-duplicated when two inputs share a stem."""
     tasks: list[Task] = []
     used: set[str] = set()
@@ -127,7 +151,7 @@ def plan(inputs: Sequence[Path], out_dir: Path, curve: CurveChoice, *, force: bo
             target = out_dir / f"{path.stem}-{n}.gpu{default_output(path).suffix}"
             n += 1
         used.add(target.name.lower())
-        tasks.append(Task(input=path, output=target, curve=curve, force=force))
+        tasks.append(Task(input=path, output=target, curve=curve, force=force, memo=memo))
     return tasks
 
 
@@ -140,7 +164,8 @@ def convert_task(task: Task) -> Row:
 
     started = time.perf_counter()
     try:
-        result = convert(task.input, task.output, curve=task.curve, force=task.force)
+        result = convert(task.input, task.output, curve=task.curve, force=task.force,
+                         memo=memo_path(task.output) if task.memo else None)
     except GpuCreditError as exc:
         return Row(file=str(task.input), status=RowStatus.FAILED, error=exc.one_line(),
                    seconds=time.perf_counter() - started)
@@ -148,14 +173,13 @@ def convert_task(task: Task) -> Row:
         return Row(file=str(task.input), status=RowStatus.FAILED,
                    error=f"{task.input.name}: internal error {type(exc).__name__}: {exc}; please report it",
                    seconds=time.perf_counter() - started)
-    before, after = result.metrics_before, result.metrics_after
+    doc = result.to_json()
     return Row(file=str(task.input), status=RowStatus.OK, rent_cells=_span(result.rent_cells),
-               min_dscr_before=before.min_dscr, min_dscr_after=after.min_dscr,
-               first_breach_before=before.first_breach.isoformat() if before.first_breach else None,
-               first_breach_after=after.first_breach.isoformat() if after.first_breach else None,
-               breaches_before=before.breaches, breaches_after=after.breaches,
+               money_unit=doc["money_unit"]["unit"], security=doc["security"]["kind"],
+               before=doc["metrics"]["before"], after=doc["metrics"]["after"], headline=result.headline,
+               warnings="; ".join(result.warnings),
                reconciled_share=result.reconciliation.get("share"), unverified=len(result.unverified),
-               output=str(result.output),
+               output=str(result.output), memo=str(result.memo or ""),
                seconds=time.perf_counter() - started)
 
 
@@ -396,12 +420,12 @@ def write_summary(rows: Iterable[Row], path: Path) -> None:
     rows = list(rows)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        data = json.dumps([asdict(row) for row in rows], indent=1).encode()
+        data = json.dumps([row.flat() for row in rows], indent=1).encode()
     elif suffix == ".csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(asdict(row) for row in rows)
+        writer.writerows(row.flat() for row in rows)
         data = buffer.getvalue().encode()
     elif suffix == ".xlsx":
         data = _summary_xlsx(rows)
@@ -423,7 +447,8 @@ def _summary_xlsx(rows: list[Row]) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([getattr(row, name) for name in COLUMNS])
+        flat = row.flat()
+        ws.append([flat[name] for name in COLUMNS])
     ws.freeze_panes = "A2"
     for letter, width in zip("ABCD", (40, 8, 80, 24)):
         ws.column_dimensions[letter].width = width

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from engine.errors import GpuCreditError, OutputError, ParameterError
 from engine.formula.datatables import evaluate_tables
 from engine.formula.evaluate import evaluate
 from engine.formula.reconcile import reconcile as reconcile_workbook
 from engine.patch.choice import DEFAULT_PRESET, CollateralChoice, CurveChoice
 from engine.report.result import ConversionResult
-from engine.session import ModelSession
+from engine.session import ModelSession, anchor_warnings
 from engine.template.detect.report import Detection
 from engine.template.profile import TemplateProfile
 from engine.xlsx.load import Limits, load
@@ -39,10 +41,12 @@ def convert(
     force: bool = False,
     limits: Limits | None = None,
     accept_unreconciled: bool = False,
+    memo: str | Path | None = None,
 ) -> ConversionResult:
     """Convert one template; writes ``out`` (default :func:`default_output`) and returns the result.
 
-    Nothing is written when any step fails; the input file is only read.
+    ``memo``: also write the credit memo (Markdown) there. Nothing is written when any step fails; the
+    input file is only read.
     """
     path = Path(path)
     out_path = Path(out) if out is not None else default_output(path)
@@ -50,9 +54,11 @@ def convert(
         raise ParameterError("the output would overwrite the input; choose another output path", path=path)
     if out_path.exists() and not force:  # before any work: the whole conversion would be wasted
         raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
+    if memo is not None and Path(memo).exists() and not force:
+        raise OutputError("memo file exists; pass --force to overwrite it", path=memo)
     session = ModelSession.open(path, curve=curve, profile=profile, limits=limits,
                                 accept_unreconciled=accept_unreconciled)
-    return session.write(out_path, force=force)
+    return session.write(out_path, force=force, memo=memo)
 
 
 def inspect(path: str | Path, *, reconcile: bool = False, limits: Limits | None = None) -> Detection:
@@ -75,6 +81,10 @@ def inspect(path: str | Path, *, reconcile: bool = False, limits: Limits | None 
             evaluate_tables(source.package, evaluation, path=source.path)
             report = reconcile_workbook(source.package, evaluation).to_json()
         found = inspect_workbook(source, evaluation)
+        if found.profile is not None:
+            rent = np.array([v if isinstance(v, float) and not isinstance(v, bool) else 0.0
+                             for v in (evaluation.get(c.sheet, c.row, c.col) for c in found.profile.rent)])
+            found.warnings = anchor_warnings(rent, found.profile.rent) if np.any(rent != 0) else []
     except GpuCreditError as exc:
         raise exc.with_path(path) from exc.__cause__
     found.reconciliation = report

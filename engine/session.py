@@ -16,7 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import ConsistencyError, GpuCreditError, OutputError, ParameterError, ProfileError, RentRowError
+import datetime as dt
+
+from engine.errors import (
+    ConsistencyError,
+    GpuCreditError,
+    OutputError,
+    ParameterError,
+    ProfileError,
+    RentRowError,
+    TemplateError,
+)
 from engine.formula.cached import write_cached_values
 from engine.formula.datatables import evaluate_tables, find_tables
 from engine.formula.evaluate import Evaluation, evaluate
@@ -24,13 +34,16 @@ from engine.formula.reconcile import Reconciliation, reconcile, require_reconcil
 from engine.formula.support import refuse_unsupported
 from engine.patch.choice import CurveChoice
 from engine.patch.curve_sheet import SHEET_NAME, input_values
-from engine.patch.rewire import PatchResult, apply_patch
+from engine.patch.rewire import ALREADY_CONVERTED, PatchResult, apply_patch
 from engine.refs import CellRef, parse_ref
 from engine.report.annotate import annotate
-from engine.report.metrics import StateLines, collateral_values, measure, read_lines
+from engine.report.credit_report import CreditReport, Money
+from engine.report.memo import memo_text
+from engine.report.metric_table import measure
+from engine.report.metrics import Security, StateLines, debt_service_sign, read_lines, security
 from engine.report.result import ConversionResult
 from engine.report.summary import SHEET as SUMMARY_SHEET
-from engine.report.summary import build_summary, finish_summary, headline
+from engine.template.detect.deal import deal_texts, propose_security, propose_unit
 from engine.template.profile import TemplateProfile, read_profile
 from engine.template.timeline import read_grid
 from engine.values import CellValue, ExcelError
@@ -38,10 +51,20 @@ from engine.xlsx.load import Limits, Source, load
 from engine.xlsx.package import Package
 from engine.xlsx.save import prepare_for_recalc_on_open, write_atomic
 from engine.xlsx.sheet import sheet_of
-from models.collateral import SALE_CHANNELS, CollateralParams
+from models.collateral import SALE_CHANNELS
 from models.credit import CreditMetrics
-from models.curves import CurveParams, RentMode, changed_periods, rent_after, resolve_start
+from models.curves import (
+    Contract,
+    CurveParams,
+    RentMode,
+    anchor_outlier,
+    anchor_period,
+    changed_periods,
+    rent_after,
+    resolve_start,
+)
 from models.periods import PeriodGrid
+from models.units import unit_scale
 
 Key = tuple[str, int, int]
 
@@ -60,21 +83,25 @@ class ModelSession:
     """
 
     def __init__(self, *, source: Source, profile: TemplateProfile, curve: CurveChoice, params: CurveParams,
-                 grid: PeriodGrid, rent_before: np.ndarray, lines_before: StateLines, metrics_before: CreditMetrics,
-                 collateral_params: CollateralParams, collateral: tuple[np.ndarray, np.ndarray] | None,
-                 reconciled: Reconciliation, unverified: tuple[str, ...], keep: set[Key], package: Package,
-                 patch: PatchResult, engine: Evaluation, limits: Limits, tables: bool,
-                 reproduced: dict[Key, CellValue]) -> None:
+                 grid: PeriodGrid, rent_before: np.ndarray, credit: CreditReport, anchor: int,
+                 contract: Contract | None, warnings: list[str], reconciled: Reconciliation, unverified: tuple[str, ...],
+                 keep: set[Key], package: Package, patch: PatchResult, engine: Evaluation, limits: Limits,
+                 tables: bool, reproduced: dict[Key, CellValue]) -> None:
         self.source = source
         self.profile = profile
         self.curve = curve
         self.params = params
         self.grid = grid
         self.rent_before = rent_before
-        self.lines_before = lines_before
-        self.metrics_before = metrics_before
-        self.collateral_params = collateral_params
-        self.collateral = collateral
+        self.credit = credit
+        self.lines_before = credit.lines_before
+        self.metrics_before = credit.metrics_before
+        self.security = credit.security
+        self.collateral_params = credit.security.fleet
+        self.collateral = credit.security.fleet_values
+        self.anchor = anchor
+        self.contract = contract
+        self.warnings = warnings
         self.reconciled = reconciled
         self.unverified = unverified
         self.keep = keep
@@ -105,6 +132,8 @@ class ModelSession:
     def _open(cls, path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
               limits: Limits, accept_unreconciled: bool) -> ModelSession:
         source = load(path, limits)
+        if any(entry.name.lower() == SHEET_NAME.lower() for entry in source.package.sheets()):
+            raise TemplateError(ALREADY_CONVERTED, path=path, sheet=SHEET_NAME)
         engine = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds,
                           package=source.package)
         tables = bool(find_tables(source.package))
@@ -121,14 +150,26 @@ class ModelSession:
             (mm.sheet, mm.row, mm.col) for mm in unverified}
         grid = read_grid(engine, profile.timeline, path=path, date1904=source.date1904)
         rent_before = _read_rent(engine, profile.rent, path)
-        params = resolve_start(curve.params(profile), grid, rent_before)
+        money = _money(profile, engine)
+        anchor, contract, warnings = _rent_terms(curve, profile, grid, rent_before)
+        params = resolve_start(curve.params(profile, money.scale), grid, rent_before, anchor)
         if curve.mode is RentMode.ABSOLUTE and params.gpus is None:
             raise ParameterError("absolute mode needs the fleet size: pass --set gpus=N or put gpus in the profile")
-        changed = changed_periods(rent_before, curve.mode)
-        collateral_params = curve.collateral.params(curve.preset, profile, grid, gpus=params.gpus)
-        collateral = collateral_values(collateral_params, grid, params.unit_scale)
-        lines_before = read_lines(engine, profile)
-        metrics_before = measure(lines_before, grid, collateral)
+        if curve.mode is RentMode.ABSOLUTE and money.scale is None and "unit_scale" not in curve.overrides:
+            raise ProfileError("absolute mode prices the fleet in US dollars, but the template's money unit is "
+                               "unknown; set [deal] unit in the profile (e.g. unit = \"USD millions\") or pass "
+                               "--set unit_scale")
+        try:  # a contract that ends before the anchor period, an anchor without rent
+            rent_after(rent_before, grid, params, curve.mode, anchor=anchor, contract=contract)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from exc
+        changed = changed_periods(rent_before, curve.mode, anchor)
+        collateral = _security(curve, profile, engine, grid, params, money)
+        credit = CreditReport(before=engine, profile=profile, grid=grid, security=collateral, money=money,
+                              sign=debt_service_sign(engine, profile, path))
+        if credit.sign == "-":
+            warnings.append("The template books debt service as negative amounts (outflows); gpucredit tests their "
+                            "size.")
         # the values the engine reproduced, before any change: a cell still holding its value when the
         # output is written keeps the value the file caches (compared by value: the engine's graph
         # does not follow references made through defined names)
@@ -137,7 +178,7 @@ class ModelSession:
         patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
                             changed=changed, mode=curve.mode, preset=curve.preset,
                             old_values=[float(x) for x in rent_before], date1904=source.date1904,
-                            defer_curve_sheet=True)
+                            defer_curve_sheet=True, anchor=anchor, contract=contract)
         if patch.split_arrays:
             # A rent cell inside an array formula: the split array is given to a fresh engine copy of the
             # patched package rather than mirrored cell by cell.
@@ -150,10 +191,9 @@ class ModelSession:
             engine.set_formulas({(c.cell.sheet, c.cell.row, c.cell.col): c.new_formula for c in patch.changes})
             engine.recalculate()
         session = cls(source=source, profile=profile, curve=curve, params=params, grid=grid, rent_before=rent_before,
-                      lines_before=lines_before, metrics_before=metrics_before, collateral_params=collateral_params,
-                      collateral=collateral, reconciled=reconciled, unverified=tuple(str(mm) for mm in unverified),
-                      keep=keep, package=package, patch=patch, engine=engine, limits=limits, tables=tables,
-                      reproduced=reproduced)
+                      credit=credit, anchor=anchor, contract=contract, warnings=warnings, reconciled=reconciled,
+                      unverified=tuple(str(mm) for mm in unverified), keep=keep, package=package, patch=patch,
+                      engine=engine, limits=limits, tables=tables, reproduced=reproduced)
         if tables:
             evaluate_tables(package, engine, path=path)
         session.check_rent()
@@ -166,7 +206,8 @@ class ModelSession:
 
     def expected_rent(self) -> np.ndarray:
         """The rent row the curve gives now, computed independently of the workbook by ``models/``."""
-        return rent_after(self.rent_before, self.grid, self.params, self.mode)
+        return rent_after(self.rent_before, self.grid, self.params, self.mode, anchor=self.anchor,
+                          contract=self.contract)
 
     def set_curve(self, **overrides: object) -> None:
         """Change curve parameters (``d=0.3``, ``p0=2.1``, ``launches=(...)``) on GPU_Curve's input cells.
@@ -228,11 +269,11 @@ class ModelSession:
 
     def lines(self) -> StateLines:
         """The profile's lines (rent, CFADS, debt service, balance, DSCR, covenant) as they are now."""
-        return read_lines(self.engine, self.profile)
+        return read_lines(self.engine, self.profile, self.credit.sign)
 
     def metrics(self) -> CreditMetrics:
-        """Every credit metric of the model as it is now."""
-        return measure(self.lines(), self.grid, self.collateral)
+        """Every credit metric of the model as it is now (the one metric table, ``metric_table.py``)."""
+        return measure(self.lines().inputs(self.grid, self.security.values(self.engine, self.grid.n_periods)))
 
     def check_rent(self) -> None:
         """The workbook's recomputed rent must equal the curve computed independently by ``models/``."""
@@ -250,22 +291,25 @@ class ModelSession:
                     path=path, sheet=cell.sheet, cell=cell.a1)
 
     # -- writing ----------------------------------------------------------------------------------
-    def write(self, out: str | Path, *, force: bool = False) -> ConversionResult:
-        """Annotate, add Credit_Summary, write every formula's cached value and save ``out`` atomically.
+    def write(self, out: str | Path, *, force: bool = False, memo: str | Path | None = None) -> ConversionResult:
+        """Annotate, add Credit_Summary, write every formula's cached value and save ``out`` atomically;
+        with ``memo``, also the credit memo (Markdown) there.
 
         A session is written once (the package is annotated in place).
         """
         try:
-            return self._write(Path(out), force)
+            return self._write(Path(out), force, Path(memo) if memo is not None else None)
         except GpuCreditError as exc:
             raise exc.with_path(self.source.path) from exc.__cause__
 
-    def _write(self, out_path: Path, force: bool) -> ConversionResult:
+    def _write(self, out_path: Path, force: bool, memo: Path | None) -> ConversionResult:
         path = self.source.path
         if out_path.resolve() == path.resolve():
             raise ParameterError("the output would overwrite the input; choose another output path", path=path)
         if out_path.exists() and not force:
             raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
+        if memo is not None and memo.exists() and not force:
+            raise OutputError("memo file exists; pass --force to overwrite it", path=memo)
         if self._written:
             raise ParameterError("this model session was already written; open a new one")
         self._written = True
@@ -276,19 +320,17 @@ class ModelSession:
         annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
                                                 "inputs on the GPU_Curve sheet."],
                  dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
-        summary = build_summary(package, profile=profile, grid=self.grid, before=self.lines_before,
-                                metrics_before=self.metrics_before, collateral=self.collateral,
-                                note=_summary_note(curve, self.params, self.collateral_params), styles=patch.styles,
-                                date1904=self.source.date1904)
+        credit, money, collateral = self.credit, self.credit.money, self.security
+        credit.add_summary(package, lines=[f"{money.sentence()} Security: {collateral.note} ({collateral.reason})",
+                                           _summary_note(curve, self.params, collateral, self.contract)],
+                           notes=self.warnings, frequency_months=profile.timeline.frequency.value,
+                           styles=patch.styles, date1904=self.source.date1904)
         prepare_for_recalc_on_open(package)
-        self.engine.add_sheet(SUMMARY_SHEET, summary.cells)
+        self.engine.add_sheet(SUMMARY_SHEET, credit.summary_cells)
         self._dirty = True
         self.evaluate()
-        lines_after = self.lines()
-        metrics_after = measure(lines_after, self.grid, self.collateral)
-        finish_summary(package, summary, after=self.engine, metrics_after=metrics_after,
-                       headline=headline(metrics_after, lines_after.covenant, profile.timeline.frequency.value),
-                       styles=patch.styles, date1904=self.source.date1904)
+        credit.finish(package, self.engine, styles=patch.styles, date1904=self.source.date1904, path=path)
+        assert credit.metrics_after is not None
         package.write_xml(patch.curve_part, patch.curve_sheet.to_root(
             values=lambda row, col: self.engine.get(SHEET_NAME, row, col)))
         # Cells the engine reproduced whose value did not change keep the value the file holds.
@@ -298,16 +340,21 @@ class ModelSession:
         written = write_cached_values(package, self.engine, path=path, keep=self.keep, skip=skip,
                                       written_sheets={SHEET_NAME: curve_formulas})
         write_atomic(package.to_bytes(), out_path, force=force)
-        return ConversionResult(
+        result = ConversionResult(
             input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=self.params,
-            collateral=self.collateral_params if self.collateral is not None else None,
+            collateral=collateral.fleet if collateral.fleet_values is not None else None,
             rent_cells=profile.rent, grid=self.grid, rent_before=self.rent_before,
-            rent_after=self.expected_rent(), dscr_before=self.lines_before.dscr, dscr_after=lines_after.dscr,
-            metrics_before=self.metrics_before, metrics_after=metrics_after,
+            rent_after=self.expected_rent(), dscr_before=credit.dscr_before, dscr_after=credit.dscr_after,
+            metrics_before=credit.metrics_before, metrics_after=credit.metrics_after,
             changed_cells=tuple(c.cell for c in patch.changes), formulas_written=written,
             reconciled_cells=self.reconciled.checked, iteration=self.engine.iteration.to_json(),
             unverified=self.unverified, kept_excel_values=len(self.keep), reconciliation=self.reconciled.to_json(),
+            credit=credit, anchor=self.anchor, contract=self.contract,
+            warnings=tuple(self.warnings), memo=memo,
         )
+        if memo is not None:
+            write_atomic(memo_text(result, curve, profile).encode(), memo, force=force)
+        return result
 
 
 def _identical(a: CellValue, b: CellValue) -> bool:
@@ -346,13 +393,89 @@ def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[Key]:
     return used
 
 
-def _summary_note(curve: CurveChoice, params: CurveParams, collateral: CollateralParams) -> str:
-    channel = next((k for k, v in SALE_CHANNELS.items() if v == collateral.h_liq), f"h_liq {collateral.h_liq:g}")
-    return (f"Computed by gpucredit: rent curve preset {curve.preset} ({curve.mode.value} mode, d {params.d:.3f}, "
-            f"p0 {params.p0:g}, price date {params.price_date.isoformat()}); collateral: {channel} sale, "
-            f"cooling/site haircut {collateral.h_infra:.0%}, repossession costs {collateral.repo_cost_pct:.0%}, "
-            f"{'%g' % collateral.gpus if collateral.gpus else 'no'} GPUs at "
-            f"{'$%s' % format(collateral.cost_per_gpu, ',.0f') if collateral.cost_per_gpu else 'no cost'} each.")
+def _money(profile: TemplateProfile, ev: Evaluation) -> Money:
+    """The template's money unit: the profile's, else what its labels and headers say (DESIGN §7)."""
+    if profile.unit is not None or profile.unit_scale is not None:
+        field_name = "unit" if profile.unit is not None else "unit_scale"
+        return Money(profile.unit, profile.money_scale(), f"{profile.origin} [deal] {field_name}")
+    found = propose_unit(deal_texts(ev.get, profile))
+    if found.unit is None:
+        return Money(None, None, f"not stated: {found.how}")
+    if found.unit.currency != "USD":  # converting dollars needs the exchange rate
+        return Money(found.unit, None, f"detected: {found.how} at {found.where}; set [deal] fx_rate to convert dollars")
+    return Money(found.unit, unit_scale(found.unit), f"detected: {found.how} at {found.where}")
+
+
+def _rent_terms(curve: CurveChoice, profile: TemplateProfile, grid: PeriodGrid,
+                rent: np.ndarray) -> tuple[int, Contract | None, list[str]]:
+    """The anchor period, the contract (contracted, then merchant) and the warnings about them."""
+    spec = curve.anchor if curve.anchor is not None else profile.anchor
+    anchor = anchor_position(spec, grid, rent)
+    until = curve.contracted_until if curve.contracted_until is not None else profile.contracted_until
+    gap = curve.releasing_gap_months if curve.releasing_gap_months is not None else profile.releasing_gap_months
+    if until is None and gap:
+        raise ParameterError("releasing_gap_months needs contracted_until (the date the contract ends): "
+                             "pass --contracted-until DATE or set [rent] contracted_until")
+    try:
+        contract = None if until is None else Contract(until, gap or 0)
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from exc
+    warnings = [] if spec is not None else anchor_warnings(rent, profile.rent)
+    return anchor, contract, warnings
+
+
+def anchor_position(spec: int | dt.date | None, grid: PeriodGrid, rent: np.ndarray) -> int:
+    """The anchor's position: a period number (1 = the first), the period containing a date, or the first
+    period with rent."""
+
+    if isinstance(spec, dt.date):
+        found = [p for p in range(grid.n_periods) if grid.starts[p] <= spec <= grid.ends[p]]
+        if not found:
+            raise ParameterError(f"anchor: {spec.isoformat()} is in none of the template's periods "
+                                 f"({grid.starts[0].isoformat()} to {grid.ends[-1].isoformat()})")
+        position: int | None = found[0]
+    else:
+        position = None if spec is None else spec - 1
+    try:
+        return anchor_period(rent, position)
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from exc
+
+
+def anchor_warnings(rent: np.ndarray, cells: tuple[CellRef, ...]) -> list[str]:
+    """A first period with rent more than 3x the next (or under a third): a one-off to anchor on? (DESIGN §3)."""
+    found = anchor_outlier(rent)
+    if found is None:
+        return []
+    first, following, _change = found
+    return [f"The first period with rent ({cells[first]}: {rent[first]:,.2f}) is {rent[first] / rent[following]:.2f}x "
+            f"the next ({cells[following]}: {rent[following]:,.2f}); index mode scales every later period from it. "
+            f"If it is a one-off, anchor on period {following + 1}: --anchor {following + 1} "
+            f"(or [rent] anchor = {following + 1} in the profile)."]
+
+
+def _security(curve: CurveChoice, profile: TemplateProfile, ev: Evaluation, grid: PeriodGrid,
+              params: CurveParams, money: Money) -> Security:
+    proposed = None
+    if curve.collateral.kind is None and profile.collateral_kind is None:
+        found = propose_security(deal_texts(ev.get, profile))
+        proposed = (found.kind, f"{found.how} at {found.where}")
+    return security(curve.collateral, profile, proposed, preset=curve.preset, grid=grid, gpus=params.gpus,
+                    money_scale=money.scale)
+
+
+def _summary_note(curve: CurveChoice, params: CurveParams, collateral: Security, contract: Contract | None) -> str:
+    text = (f"Rent curve: preset {curve.preset} ({curve.mode.value} mode, d {params.d:.3f}, p0 {params.p0:g}, "
+            f"price date {params.price_date.isoformat()})")
+    if contract is not None:
+        text += (f"; contracted until {contract.until.isoformat()}, then a {contract.releasing_gap_months}-month "
+                 "re-leasing gap, then the market")
+    fleet = collateral.fleet
+    if collateral.fleet_values is not None and fleet is not None:
+        channel = next((k for k, v in SALE_CHANNELS.items() if v == fleet.h_liq), f"h_liq {fleet.h_liq:g}")
+        text += (f". Collateral: {channel} sale, cooling/site haircut {fleet.h_infra:.0%}, repossession costs "
+                 f"{fleet.repo_cost_pct:.0%}, market depth {fleet.monthly_volume:,.0f} GPUs a month")
+    return text + ". Inputs on GPU_Curve; docs/credit.md and docs/curve.md define every number."
 
 
 def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None, ev: Evaluation) -> TemplateProfile:

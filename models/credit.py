@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from models.ratios import DurationMismatch, duration_mismatch, llcr, loan_to_value, recovery_at_default
+from models.ratios import DurationMismatch, dscr, duration_mismatch, llcr, loan_to_value, recovery_at_default
 
 __all__ = [
     "BREACH_TOLERANCE", "CreditInputs", "CreditMetrics", "DurationMismatch", "avg_dscr", "breach_flags",
-    "breaches", "computed_dscr", "credit_metrics", "dscr_differs", "dscr_differs_flags", "duration_mismatch",
+    "breaches", "computed_dscr", "credit_metrics", "dscr", "dscr_differs", "dscr_differs_flags", "duration_mismatch",
     "first_breach", "lgd_at_breach", "llcr", "loan_to_value", "max_ltv", "max_ltv_forced", "min_dscr",
     "min_dscr_cfads", "min_llcr", "mismatch_balance", "mismatch_date", "mismatch_months", "period_dscr",
     "rate_per_period", "recovery_at_breach", "recovery_at_default", "shortfall", "periods_tested", "dscr_when_tested",
@@ -109,10 +109,7 @@ def computed_dscr(x: CreditInputs) -> FloatArray | None:
     """CFADS ÷ debt service where debt service > 0 and CFADS is a number (else NaN); None without both lines."""
     if x.cfads is None or x.debt_service is None:
         return None
-    out = np.full(len(x.period_ends), np.nan)
-    ok = _finite(x.debt_service) & (np.nan_to_num(x.debt_service) > 0) & _finite(x.cfads)
-    out[ok] = x.cfads[ok] / x.debt_service[ok]
-    return out
+    return dscr(x.cfads, x.debt_service)
 
 
 def period_dscr(x: CreditInputs) -> FloatArray | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from numbers import Integral, Real
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "PARAM_NAMES",
     "SALE_CHANNELS",
     "CollateralParams",
+    "SecurityKind",
     "CurveParams",
     "Launch",
     "d_from_lambda",
@@ -329,10 +331,27 @@ class CollateralParams:
         return out
 
 
+class SecurityKind(StrEnum):
+    """What secures the loan (DESIGN §7), which decides the collateral rows of every report."""
+
+    GPU_FLEET = "gpu_fleet"  # the GPUs: residual value, forced-sale haircuts, depth of the market
+    SITE = "site"  # the site and the lease: the template's own value lines, where it has them
+    NONE = "none"  # unsecured, or security gpucredit does not value: no collateral rows at all
+
+    @classmethod
+    def parse(cls, text: str) -> SecurityKind:
+        """The kind a profile or ``--collateral kind=`` names; a ValueError listing the kinds."""
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"kind: {text!r} is not a kind of security; use one of "
+                             + ", ".join(k.value for k in cls)) from None
+
+
 def parse_collateral_param(name: str, text: str) -> object:
     """Parse a CLI / profile / xlwings string for the collateral parameter `name`.
 
-    ``launches`` is a comma list of ``DATE:STEP`` (empty or ``none`` for none);
+    ``kind`` is a :class:`SecurityKind`; ``launches`` is a comma list of ``DATE:STEP`` (empty or ``none`` for none);
     ``h_liq`` also takes a channel name from :data:`SALE_CHANNELS`; ``cost_per_gpu``
     and ``gpus`` accept ``none``.  Range checks happen in :class:`CollateralParams`.
 
@@ -342,6 +361,8 @@ def parse_collateral_param(name: str, text: str) -> object:
         Naming the parameter, if `name` is unknown or `text` does not parse.
     """
     raw = text.strip()
+    if name == "kind":
+        return SecurityKind.parse(raw)
     if name in ("cost_per_gpu", "gpus") and raw.lower() in ("none", ""):
         return None
     if name == "h_liq" and raw.lower() in SALE_CHANNELS:
@@ -364,5 +385,6 @@ def parse_collateral_param(name: str, text: str) -> object:
 
 CURVE = ParamSet("curve", PARAM_NAMES, parse_param)
 """The curve's parameters: ``CURVE.parse_assignments(["d=0.3", "util=0.9,0.8"])``."""
-COLLATERAL = ParamSet("collateral", COLLATERAL_PARAM_NAMES, parse_collateral_param)
-"""The collateral's parameters (``--collateral KEY=VALUE``, xlwings override ranges)."""
+COLLATERAL = ParamSet("collateral", ("kind", *COLLATERAL_PARAM_NAMES), parse_collateral_param)
+"""The collateral's parameters (``--collateral KEY=VALUE``, xlwings override ranges), and ``kind``: what
+secures the loan (:class:`SecurityKind`), which is a choice about the deal, not a parameter of the model."""

@@ -23,7 +23,7 @@ from datetime import date
 from models.params import CollateralParams, CurveParams, Launch, d_from_lambda
 from models.validate import closest
 
-__all__ = ["PRESETS", "Preset", "UnknownPresetError", "get_preset", "preset_names"]
+__all__ = ["PARAM_SOURCES", "PRESETS", "Preset", "UnknownPresetError", "get_preset", "preset_names"]
 
 # §3 header: "t is measured in years from the valuation date, which defaults to 2026-07-01".
 PRICE_DATE = date(2026, 7, 1)
@@ -165,6 +165,23 @@ PRESETS: dict[str, Preset] = dict((
            _collateral(COST_B200, RESALE_STEPS_BASE)),
 ))
 """The shipped presets by name; add one here and every interface offers it."""
+
+
+PARAM_SOURCES: dict[str, str] = {
+    "price_date": "§3 header: prices observed 2026-07-01",
+    "p0": "§3(a) start prices, 1-year contract column (A100 R7, R16, R20; H100 R10, R12, R13, R16; H200 R16, R19; "
+          "B200 R12, R18)",
+    "d": "§3(a) trend deflation, d = 1 - exp(-lambda): base 0.12 (D4, D6, D7), stress 0.20 (D2, D3, D5, D8, D9), "
+         "severe 0.40 (D1), upside 0.05 (D10, R10)",
+    "floor": "§3(a) floor and variable cost: floor_gpu covers power and variable opex (R20, E6)",
+    "ramp_months": "§3(a) generation step-downs: ramp_years 0.5",
+    "util": "§3(a) utilisation by deal year: merchant U9, U10; stress U7",
+    "c": "presets are merchant: no take-or-pay share",
+    "p_contract": "presets are merchant: unused while c = 0",
+    "contract_months": "presets are merchant: no take-or-pay share",
+    "launches": "Rubin 2026-10-01, Rubin Ultra 2027-10-01, Feynman 2028-07-01; steps §3(a) s_L (S5)",
+}
+"""Where each curve parameter of the presets comes from (the project's GPU market reference), for memos."""
 
 
 def preset_names() -> tuple[str, ...]:

@@ -15,10 +15,20 @@ import numpy.typing as npt
 
 from models.periods import month_index
 
-__all__ = ["DurationMismatch", "duration_mismatch", "llcr", "loan_to_value", "recovery_at_default"]
+__all__ = ["DurationMismatch", "dscr", "duration_mismatch", "llcr", "loan_to_value", "recovery_at_default"]
 
 FloatArray = npt.NDArray[np.float64]
 
+
+def dscr(cfads: npt.ArrayLike, debt_service: npt.ArrayLike) -> FloatArray:
+    """CFADS / debt service, element by element (any shape); NaN where there is no debt service (> 0)
+    or no CFADS number: such a period is not covered by a ratio, and never a breach by one."""
+    cf = np.asarray(cfads, dtype=np.float64)
+    ds = np.asarray(debt_service, dtype=np.float64)
+    out = np.full(np.broadcast_shapes(cf.shape, ds.shape), np.nan)
+    ok = np.isfinite(ds) & (np.nan_to_num(ds) > 0) & np.isfinite(cf)
+    out[ok] = (cf / np.where(ok, ds, 1.0))[ok]
+    return out
 
 def _series(name: str, values: npt.ArrayLike, n: int | None = None, *, signed: bool = False) -> FloatArray:
     arr = np.asarray(values, dtype=np.float64)

@@ -343,7 +343,11 @@ covenant = "{covenant.replace("$", "")}"         # minimum DSCR 1.20x
 
 [deal]
 gpus = {DC_GPUS}                 # 4,096 GPUs × 8,760 h × $2.40 × 79 % ≈ $68.0m year-1 rent
-unit_scale = 1e-6           # the model is in US$ millions
+unit = "USD millions"       # the model is in US$ millions
+
+[collateral]
+kind = "site"               # the site and the lease secure the loan; the GPUs belong to the tenant
+                            # (the model has no site value line, so no loan-to-value is computed)
 '''
     return wb, profile
 
@@ -534,7 +538,10 @@ covenant = "{covenant.replace("$", "")}"          # minimum DSCR 1.25x (defined 
 [deal]
 gpus = {DDTL_GPUS}                  # 1,024 GPUs × 24 h × 91.3 d × $2.40 × 90 % ≈ $4.85m a quarter
 cost_per_gpu = 33000          # all-in per H100: an 8-GPU HGX server at ~$265k (reference S1: $250-400k)
-unit_scale = 1.0            # the model is in US$
+unit = "USD"                # the model is in US$
+
+[collateral]
+kind = "gpu_fleet"          # the loan is secured on the 1,024 GPUs it finances
 '''
     return wb, profile
 
@@ -704,7 +711,10 @@ covenant = "{covenant.replace("$", "")}"          # minimum DSCR 1.25x
 
 [deal]
 gpus = {MINER_GPUS}                 # 2,048 GPUs × 24 h × 30.4 d × $2.40 × 85 % ≈ $3.05m a month
-unit_scale = 1.0            # the model is in US$
+unit = "USD"                # the model is in US$
+
+[collateral]
+kind = "gpu_fleet"          # the hosted GPU fleet secures the term loan
 '''
     return wb, profile
 

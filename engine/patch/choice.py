@@ -1,8 +1,10 @@
-"""What a user chooses to apply to a template: the rent curve (preset, overrides, launches, mode) and
-the collateral model's parameters. Parsed at the edges (CLI, xlwings, profiles) into these objects."""
+"""What a user chooses to apply to a template: the rent curve (preset, overrides, launches, mode, the
+anchor and a contract), what secures the loan and the collateral model's parameters. Parsed at the
+edges (CLI, xlwings, profiles) into these objects."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +12,7 @@ from engine.errors import ParameterError
 from engine.template.profile import TemplateProfile
 from models.collateral import CollateralParams
 from models.curves import CurveParams, Launch, RentMode
-from models.params import CURVE
+from models.params import COLLATERAL, CURVE, SecurityKind
 from models.periods import PeriodGrid
 from models.presets import UnknownPresetError, get_preset
 
@@ -19,9 +21,18 @@ DEFAULT_PRESET = "h100-base"
 
 @dataclass(frozen=True)
 class CollateralChoice:
-    """Collateral parameters: the preset's, then the profile's fleet, then explicit overrides."""
+    """Collateral parameters: the preset's, then the profile's fleet, then explicit overrides.
+
+    ``overrides`` may hold ``kind`` (what secures the loan: :class:`~models.params.SecurityKind`), as
+    ``--collateral kind=site`` gives it; the rest are :class:`~models.collateral.CollateralParams` names.
+    """
 
     overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> SecurityKind | None:
+        kind = self.overrides.get("kind")
+        return None if kind is None else SecurityKind.parse(str(kind))
 
     def params(self, preset: str, profile: TemplateProfile, grid: PeriodGrid,
                gpus: float | None = None) -> CollateralParams:
@@ -35,8 +46,9 @@ class CollateralChoice:
             deal["gpus"] = gpus
         if profile.cost_per_gpu is not None:
             deal["cost_per_gpu"] = profile.cost_per_gpu
-        try:
-            return base.with_overrides(**{**deal, **self.overrides})
+        try:  # the Python API may pass texts ("none" for launches) as the CLI does
+            overrides = {k: COLLATERAL.parse(k, v) for k, v in self.overrides.items() if k != "kind"}
+            return base.with_overrides(**{**deal, **overrides})
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"collateral {exc}") from exc
 
@@ -45,7 +57,9 @@ class CollateralChoice:
 class CurveChoice:
     """Which curve to apply: a preset, parameter overrides, launches and the mode.
 
-    ``launches`` None keeps the preset's launches; an empty tuple means none.
+    ``launches`` None keeps the preset's launches; an empty tuple means none. ``anchor`` (a period
+    number, 1 = the first, or a date in the period), ``contracted_until`` and ``releasing_gap_months``
+    override the profile's ``[rent]`` fields (DESIGN §3).
     """
 
     preset: str = DEFAULT_PRESET
@@ -53,8 +67,12 @@ class CurveChoice:
     launches: tuple[Launch, ...] | None = None
     mode: RentMode = RentMode.INDEX
     collateral: CollateralChoice = field(default_factory=CollateralChoice)
+    anchor: int | dt.date | None = None
+    contracted_until: dt.date | None = None
+    releasing_gap_months: int | None = None
 
-    def params(self, profile: TemplateProfile) -> CurveParams:
+    def params(self, profile: TemplateProfile, money_scale: float | None = None) -> CurveParams:
+        """The curve's parameters; ``money_scale`` (dollars → the template's unit) is the default ``unit_scale``."""
         try:
             base = get_preset(self.preset).curve
         except UnknownPresetError as exc:
@@ -62,8 +80,14 @@ class CurveChoice:
         deal: dict[str, Any] = {}
         if profile.gpus is not None:
             deal["gpus"] = profile.gpus
-        if profile.unit_scale is not None:
-            deal["unit_scale"] = profile.unit_scale
+        scale = money_scale if money_scale is not None else profile.unit_scale
+        if scale is not None:
+            deal["unit_scale"] = scale
+        given = self.overrides.get("unit_scale")
+        if profile.unit is not None and scale is not None and given is not None and \
+                abs(float(str(CURVE.parse("unit_scale", given))) - scale) > 1e-12 * scale:
+            raise ParameterError(f"--set unit_scale={given} contradicts the profile's [deal] unit = "
+                                 f"\"{profile.unit.label}\" (unit_scale {scale!r}); keep one of them")
         try:  # the Python API may pass texts ("0.9,0.8" for util) as the CLI does
             overrides = {key: CURVE.parse(key, value) for key, value in self.overrides.items()}
         except ValueError as exc:

@@ -6,8 +6,9 @@ Layout (rows fixed so a person can find things; the monthly table grows with the
     A5:B17        inputs (label, value)     S5…     one row per template period:
     B19:…19       util per deal year                 #, start, end, rent before, mean index,
     A22:E29       launches (date, step,              rent after, changed?
-                  first month, active)
-    A32:Q32       monthly header, then one row per calendar month
+                  first month, active)      G21:I24 contracted, then merchant: contract end E (H22),
+    A32:R32       monthly header, then               re-leasing gap g (H23), the anchor period (H24)
+                  one row per calendar month
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from engine.errors import ParameterError
 from engine.refs import CellRef, column_letter
 from engine.xlsx.sheet import NewSheet
 from engine.values import CellValue, date_to_serial
-from models.curves import CurveParams, RentMode
+from models.curves import Contract, CurveParams, RentMode
 from models.periods import PeriodGrid, month_index, month_start
 
 SHEET_NAME = "GPU_Curve"
@@ -50,7 +51,14 @@ LAUNCH_ROW0, LAUNCH_SLOTS = 22, 8
 MONTH_HEADER_ROW = 32
 FIRST_LAUNCH_COL = 4  # D: one factor column per launch slot
 COL = {"month": 1, "n": 2, "m": 3, "spot": 12, "util": 13, "contract": 14, "realised": 15, "index": 16,
-       "hours": 17}
+       "hours": 17, "earns": 18}
+# Contracted, then merchant (DESIGN §3): the contract end E and the re-leasing gap g, beside the launches
+CONTRACT_CELLS = {"contracted_until": "$H$22", "releasing_gap_months": "$H$23"}
+CONTRACT_NOTES = {
+    "contracted_until": "contract end E: periods ending on or before it keep the template's rent (empty: none)",
+    "releasing_gap_months": "re-leasing gap g: months after the month of E that earn nothing",
+}
+ANCHOR_CELL = "$H$24"
 PERIOD_COL0, PERIOD_ROW0 = 19, 5  # S5
 
 
@@ -64,7 +72,8 @@ class CurveSheetLayout:
 
 
 def input_cell(name: str) -> str:
-    return f"$B${INPUT_ROWS[name]}"
+    """The input cell of a curve parameter (``$B$8`` for d), or of the contract end and gap (``$H$22``)."""
+    return CONTRACT_CELLS[name] if name in CONTRACT_CELLS else f"$B${INPUT_ROWS[name]}"
 
 
 def build_curve_sheet(
@@ -78,10 +87,14 @@ def build_curve_sheet(
     styles: dict[str, int],
     *,
     date1904: bool = False,
+    anchor: int | None = None,
+    contract: Contract | None = None,
 ) -> tuple[NewSheet, CurveSheetLayout]:
     """Lay out GPU_Curve for ``params`` over ``grid``; returns the sheet and where rent-after lives.
 
-    Dates are written as serials of the workbook's date system (``date1904``).
+    Dates are written as serials of the workbook's date system (``date1904``). ``anchor`` is the
+    anchor period's position (default: the first period with rent); ``contract`` fills the contract
+    end and re-leasing gap input cells (empty without one).
     """
     assert params.start is not None, "resolve the start date before building the sheet"
     if len(params.launches) > LAUNCH_SLOTS:
@@ -98,11 +111,13 @@ def build_curve_sheet(
     sheet.value(4, 2, "Value", styles["header"])
     sheet.value(4, 3, "Meaning", styles["header"])
     _inputs(sheet, params, mode, preset, styles, date1904)
+    anchor = int(np.flatnonzero(rent_before != 0)[0]) if anchor is None else anchor
+    _contract_inputs(sheet, contract, anchor, styles, serial)
     first = min(int(grid.first_month[0]), month_index(params.start))
     last = max(int(grid.last_month[-1]), month_index(params.start))
     n_months = last - first + 1
     _monthly_table(sheet, first, n_months, max(UTIL_COLS, len(params.util)), styles, serial)
-    rent_after = _period_table(sheet, grid, rent_before, rent_cells, changed, mode, first, styles, serial)
+    rent_after = _period_table(sheet, grid, rent_before, rent_cells, changed, mode, first, anchor, styles, serial)
     return sheet, CurveSheetLayout(rent_after=rent_after, first_month=first, n_months=n_months)
 
 
@@ -160,6 +175,20 @@ def _inputs(sheet: NewSheet, params: CurveParams, mode: RentMode, preset: str, s
         sheet.formula(row, 5, f'IF(B{row}="",FALSE,B{row}>{input_cell("price_date")})', None)
 
 
+def _contract_inputs(sheet: NewSheet, contract: Contract | None, anchor: int, styles: dict[str, int],
+                     serial: Callable[[dt.date], float]) -> None:
+    sheet.value(21, 7, "Contracted, then merchant", styles["header"])
+    sheet.value(22, 7, "contracted_until", styles["label"])
+    sheet.value(22, 8, None if contract is None else serial(contract.until), styles["input_date"])
+    sheet.value(23, 7, "releasing_gap_months", styles["label"])
+    sheet.value(23, 8, 0.0 if contract is None else float(contract.releasing_gap_months), styles["input"])
+    for row, name in ((22, "contracted_until"), (23, "releasing_gap_months")):
+        sheet.value(row, 9, CONTRACT_NOTES[name], styles["note"])
+    sheet.value(24, 7, "anchor period", styles["label"])
+    sheet.value(24, 8, float(anchor + 1), None)
+    sheet.value(24, 9, "the period whose rent the index scales (fixed at conversion; --anchor)", styles["note"])
+
+
 def _months_between(later: str, earlier: str) -> str:
     return f"(YEAR({later})-YEAR({earlier}))*12+MONTH({later})-MONTH({earlier})"
 
@@ -169,7 +198,7 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, util_cols: int, s
     h = MONTH_HEADER_ROW
     headers = {COL["month"]: "month", COL["n"]: "n (market)", COL["m"]: "m (deal)", COL["spot"]: "spot",
                COL["util"]: "util", COL["contract"]: "contract", COL["realised"]: "realised",
-               COL["index"]: "index", COL["hours"]: "hours"}
+               COL["index"]: "index", COL["hours"]: "hours", COL["earns"]: "earns"}
     for k in range(LAUNCH_SLOTS):
         headers[FIRST_LAUNCH_COL + k] = f"launch {k + 1}"
     for col, text in headers.items():
@@ -205,18 +234,24 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, util_cols: int, s
                       f"MATCH(EOMONTH({input_cell('start')},-1)+1,${month_col}${r0}:${month_col}${r1},0))",
                       styles["num"])
         sheet.formula(row, COL["hours"], f"24*DAY(EOMONTH({a},0))", None)
+        end, gap = input_cell("contracted_until"), input_cell("releasing_gap_months")
+        # 0 in the re-leasing gap: the g months after the month of E
+        sheet.formula(row, COL["earns"], f"IF(ISNUMBER({end}),IF(AND({a}>EOMONTH({end},0),{a}<=EOMONTH({end},"
+                                         f"N({gap}))),0,1),1)", None)
 
 
 def _period_table(
     sheet: NewSheet, grid: PeriodGrid, rent_before: np.ndarray, rent_cells: tuple[CellRef, ...],
-    changed: np.ndarray, mode: RentMode, first: int, styles: dict[str, int], serial: Callable[[dt.date], float],
+    changed: np.ndarray, mode: RentMode, first: int, anchor: int, styles: dict[str, int],
+    serial: Callable[[dt.date], float],
 ) -> tuple[CellRef, ...]:
     c0 = PERIOD_COL0
     for offset, text in enumerate(("period", "start", "end", "rent before", "mean index", "rent after",
                                    "changed")):
         sheet.value(PERIOD_ROW0 - 1, c0 + offset, text, styles["header"])
-    anchor = int(np.flatnonzero(rent_before != 0)[0])
     mean_col = column_letter(c0 + 4)
+    end_col, before_col = column_letter(c0 + 2), column_letter(c0 + 3)
+    until = input_cell("contracted_until")
     anchor_ref = rent_cells[anchor].formula_ref()
     out = []
     for p in range(grid.n_periods):
@@ -228,15 +263,20 @@ def _period_table(
         sheet.value(row, c0 + 1, serial(grid.starts[p]), styles["date"])
         sheet.value(row, c0 + 2, serial(grid.ends[p]), styles["date"])
         sheet.value(row, c0 + 3, float(rent_before[p]), styles["num2"])
-        sheet.formula(row, c0 + 4, f"AVERAGE(P{ra}:P{rb})", styles["num"])
+        # the mean index of the months that earn (the re-leasing gap counts 0)
+        sheet.formula(row, c0 + 4, f"SUMPRODUCT(P{ra}:P{rb},R{ra}:R{rb})/ROWS(P{ra}:P{rb})", styles["num"])
+        contracted = f"AND(ISNUMBER({until}),{end_col}{row}<={until})"
         if not changed[p]:
             formula = rent_cells[p].formula_ref()
         elif mode is RentMode.INDEX:
-            formula = f"{anchor_ref}*{mean_col}{row}/${mean_col}${PERIOD_ROW0 + anchor}"
+            formula = f"IF({contracted},{before_col}{row},{anchor_ref}*{mean_col}{row}/${mean_col}${PERIOD_ROW0 + anchor})"
         else:
-            formula = (f"{input_cell('unit_scale')}*{input_cell('gpus')}"
-                       f"*SUMPRODUCT(Q{ra}:Q{rb},O{ra}:O{rb})")
+            formula = (f"IF({contracted},{before_col}{row},{input_cell('unit_scale')}*{input_cell('gpus')}"
+                       f"*SUMPRODUCT(Q{ra}:Q{rb},O{ra}:O{rb},R{ra}:R{rb}))")
         sheet.formula(row, c0 + 5, formula, styles["num2_bold"])
-        sheet.value(row, c0 + 6, "yes" if changed[p] else "kept", None)
+        if changed[p]:
+            sheet.formula(row, c0 + 6, f'IF({contracted},"contracted","curve")', None)
+        else:
+            sheet.value(row, c0 + 6, "kept", None)
         out.append(CellRef(SHEET_NAME, row, c0 + 5))
     return tuple(out)

@@ -15,9 +15,10 @@ from engine.refs import CellRef
 from engine.xlsx.sheet import NewSheet, SheetXml, array_covering, array_ranges, expand_shared_formula, sheet_of, split_array_formula
 from engine.xlsx.styles import StyleBook, StyleSpec
 from engine.values import CellValue
-from models.curves import CurveParams, RentMode
+from models.curves import Contract, CurveParams, RentMode
 from models.periods import PeriodGrid
 
+ALREADY_CONVERTED = "already converted by gpucredit; edit its GPU_Curve inputs, or convert the original"
 INPUT_BLUE = "FF0000FF"
 INPUT_FILL = "FFFFF2CC"
 
@@ -78,6 +79,8 @@ def apply_patch(
     old_values: list[CellValue],
     date1904: bool = False,
     defer_curve_sheet: bool = False,
+    anchor: int | None = None,
+    contract: Contract | None = None,
 ) -> PatchResult:
     """Add GPU_Curve and point every changed rent cell at its period's value there.
 
@@ -86,13 +89,12 @@ def apply_patch(
     the values are known)."""
     sheets = package.sheets()
     if any(entry.name.lower() == SHEET_NAME.lower() for entry in sheets):
-        raise TemplateError(f"the workbook already has a {SHEET_NAME} sheet; convert the original template",
-                            sheet=SHEET_NAME)
+        raise TemplateError(ALREADY_CONVERTED, sheet=SHEET_NAME)
     style_name = styles_part(package)
     book = StyleBook(package.xml(style_name))
     styles = curve_styles(book)
     new_sheet, layout = build_curve_sheet(params, grid, rent_before, profile.rent, changed, mode, preset, styles,
-                                          date1904=date1904)
+                                          date1904=date1904, anchor=anchor, contract=contract)
     package.write_xml(style_name, book.root)
     curve_part = add_sheet(package, NewSheet().to_root() if defer_curve_sheet else new_sheet.to_root(), SHEET_NAME)
     changes, split = _rewire(package, profile.rent, layout, changed, old_values)

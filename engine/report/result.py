@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from engine.refs import CellRef
+from engine.report.credit_report import CreditReport
 from models.collateral import CollateralParams
 from models.credit import CreditMetrics
-from models.curves import CurveParams, RentMode
+from models.curves import Contract, CurveParams, RentMode
 from models.periods import PeriodGrid
 
 
@@ -40,11 +41,19 @@ class ConversionResult:
     unverified: tuple[str, ...] = ()
     kept_excel_values: int = 0
     reconciliation: dict[str, Any] = field(default_factory=dict)
+    credit: CreditReport | None = None
+    anchor: int = 0  # position of the anchor period
+    contract: Contract | None = None
+    warnings: tuple[str, ...] = ()
+    memo: Path | None = None
+
+    @property
+    def headline(self) -> str:
+        """The headline sentence Credit_Summary computes (live) for the converted workbook."""
+        return self.credit.headline if self.credit is not None else ""
 
     def to_json(self) -> dict[str, Any]:
-        def metrics(mx: CreditMetrics) -> dict[str, Any]:
-            return {k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in mx.to_dict().items()}
-
+        credit = self.credit
         return {
             "input": str(self.input), "output": str(self.output), "preset": self.preset,
             "mode": self.mode.value, "params": self.params.to_dict(),
@@ -56,7 +65,15 @@ class ConversionResult:
             "rent_before": [float(x) for x in self.rent_before],
             "rent_after": [float(x) for x in self.rent_after],
             "dscr_before": self.dscr_before, "dscr_after": self.dscr_after,
-            "metrics": {"before": metrics(self.metrics_before), "after": metrics(self.metrics_after)},
+            "headline": self.headline,
+            "money_unit": credit.money.to_json() if credit is not None else None,
+            "security": credit.security.to_json() if credit is not None else None,
+            "anchor": {"period": self.anchor + 1, "end": self.grid.ends[self.anchor].isoformat()},
+            "contracted_until": self.contract.until.isoformat() if self.contract is not None else None,
+            "releasing_gap_months": self.contract.releasing_gap_months if self.contract is not None else 0,
+            "metrics": credit.metrics_json() if credit is not None else {},
+            "warnings": list(self.warnings),
+            "memo": str(self.memo) if self.memo is not None else None,
             "reconciled_cells": self.reconciled_cells,
             "iteration": self.iteration,
             "reconciliation": self.reconciliation,

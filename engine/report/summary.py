@@ -1,9 +1,10 @@
-"""The Credit_Summary sheet: before/after metrics, the per-period table, charts, a headline.
+"""The Credit_Summary sheet: the metric table before and after, a live headline, the per-period table, charts.
 
-"After" numbers are Excel formulas over the template's own cells wherever Excel can compute them,
-so they follow edits (on GPU_Curve or in the template). "Before" numbers describe the original
-workbook, which the output no longer contains, so they are values; so are the metrics that need
-gpucredit's models (LLCR, collateral, recovery), and the sheet says so.
+Both metric columns are Excel formulas over the per-period table (``period_table.py``) wherever Excel
+can compute the metric — "before" over the original workbook's values, "after" over live links to the
+template — so the after column and the headline follow edits on GPU_Curve. Metrics that need
+gpucredit's models (LLCR, loan-to-value, the duration mismatch) are values, and the sheet says so. Every
+row comes from the one metric table, ``metric_table.py``.
 """
 
 from __future__ import annotations
@@ -12,214 +13,210 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from engine.xlsx.charts import LineChart, Series, add_charts
-from engine.report.metrics import StateLines
-from engine.xlsx.package import Package
-from engine.xlsx.workbook import add_sheet
-from engine.template.profile import TemplateProfile
 from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef, column_letter
+from engine.report.metric_table import METRICS, Metric, Unit, missing, none_text, shown, unit_label
+from engine.report.period_table import HEADER_ROW, STATES, PeriodLayout, StateCells, layout_for, write_table
 from engine.xlsx.sheet import NewSheet, sheet_of
 from engine.values import date_to_serial
-from models.credit import CreditMetrics
-from models.periods import PeriodGrid
+from engine.xlsx.charts import LineChart, Series, add_charts
+from engine.xlsx.package import Package
+from engine.xlsx.workbook import add_sheet
+from models.credit import CreditInputs, CreditMetrics
 
 SHEET = "Credit_Summary"
-TABLE_HEADER = 58  # per-period table header row (below the charts); data from the next row
 HEADLINE_ROW = 2
-COLS = {"end": 1, "label": 2, "rent_before": 3, "rent_after": 4, "dscr_before": 5, "dscr_after": 6,
-        "covenant": 7, "breach": 8, "shortfall": 9, "balance": 10, "forced": 11, "orderly": 12}
-# metric key, label, unit, style, how the "after" column is filled
-METRICS = (
-    ("min_dscr", "Minimum DSCR", "x", "ratio", "formula"),
-    ("avg_dscr", "Average DSCR", "x", "ratio", "formula"),
-    ("first_breach", "First covenant breach (test date)", "date", "date", "formula"),
-    ("breaches", "Periods in breach", "periods", None, "formula"),
-    ("total_shortfall", "Debt service not covered by CFADS", "money", "num2", "formula"),
-    ("min_llcr", "Minimum LLCR", "x", "ratio", "gpucredit"),
-    ("max_ltv", "Maximum loan-to-value (orderly sale)", "%", "pct", "gpucredit"),
-    ("max_ltv_forced", "Maximum loan-to-value (forced sale)", "%", "pct", "gpucredit"),
-    ("mismatch_date", "Forced-sale value below the balance for good from", "date", "date", "gpucredit"),
-    ("mismatch_balance", "Balance outstanding then", "money", "num2", "gpucredit"),
-    ("recovery_at_breach", "Forced-sale recovery at the first breach", "% of balance", "pct", "gpucredit"),
-    ("lgd_at_breach", "Loss given default at the first breach", "% of balance", "pct", "gpucredit"),
-)
 FIRST_METRIC_ROW = 6
-COVENANT_ROW = FIRST_METRIC_ROW + len(METRICS)
+STYLE = {Unit.RATIO: "ratio", Unit.DATE: "date", Unit.MONEY: "num2", Unit.SHARE: "pct"}
+DATES = "yyyy-mm-dd"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
 
 
 @dataclass(frozen=True)
 class SummaryLayout:
-    """Where the summary sheet lives and where its gpucredit-computed "after" cells are."""
+    """Where Credit_Summary keeps its metric rows, its covenant row and its per-period table."""
 
     part: str
-    n_periods: int
-    after_value_rows: dict[str, int]
+    rows: dict[str, int]  # metric key -> row, for the metrics shown
+    computed: tuple[str, ...]  # metrics whose after value gpucredit writes once the after state is known
+    covenant_row: int
+    table: PeriodLayout
+    money: str
+    ends: tuple[dt.date, ...]
     cells: dict[tuple[int, int], tuple[str, object]]  # what the sheet holds, to load into the engine
+    end_serials: tuple[float, ...]
 
 
 def build_summary(
-    package: Package, *, profile: TemplateProfile, grid: PeriodGrid, before: StateLines,
-    metrics_before: CreditMetrics, collateral: tuple[np.ndarray, np.ndarray] | None, note: str,
+    package: Package, *, before: CreditInputs, metrics_before: CreditMetrics, cells: dict[str, StateCells],
+    covenant: CellRef | float | None, money: str, lines: list[str], notes: list[str], frequency_months: int,
     styles: dict[str, int], date1904: bool,
 ) -> SummaryLayout:
-    """Add Credit_Summary with its formulas and "before" values (the "after" values come later)."""
-    sheet = NewSheet(col_widths={1: 44, 2: 13, 3: 14, 4: 14, 5: 14, 6: 14, 7: 11, 8: 9, 9: 14, 10: 16, 11: 16,
-                                 12: 16}, tab_color="FF9C0006", fit_to_width=True)
+    """Add Credit_Summary with its formulas, the "before" values and the live headline.
+
+    ``before`` decides which lines and rows exist; ``lines`` are the sentences under the headline (money
+    unit, security, curve); ``notes`` the warnings under the table.
+    """
+    n = len(before.period_ends)
+    table = layout_for(before, n)
+    sheet = NewSheet(col_widths={1: 48, 2: 13, 3: 14, 4: 14, 5: 30, **{c: 13 for c in range(6, table.covenant_col + 1)}},
+                     tab_color="FF9C0006", fit_to_width=True)
     sheet.value(1, 1, "Credit summary (gpucredit)", styles["title"])
-    sheet.value(HEADLINE_ROW, 1, "", styles["headline"])
-    sheet.value(3, 1, note, styles["note"])
-    for col, text in enumerate(("Metric", "Unit", "Before", "After", "After is"), start=1):
+    for i, text in enumerate(lines[:2]):
+        sheet.value(3 + i, 1, text, styles["note"])
+    for col, text in enumerate(("Metric", "Unit", "Before", "After", "How"), start=1):
         sheet.value(FIRST_METRIC_ROW - 1, col, text, styles["header"])
-    first, last = TABLE_HEADER + 1, TABLE_HEADER + grid.n_periods
-    col_range = {k: f"${column_letter(c)}${first}:${column_letter(c)}${last}" for k, c in COLS.items()}
-    formulas = {
-        "min_dscr": f"MIN({col_range['dscr_after']})",
-        "avg_dscr": f'IFERROR(AVERAGE({col_range["dscr_after"]}),"")',
-        "first_breach": f'IFERROR(INDEX({col_range["end"]},MATCH(1,{col_range["breach"]},0)),"none")',
-        "breaches": f"SUM({col_range['breach']})",
-        "total_shortfall": f"SUM({col_range['shortfall']})",
-    }
-    after_rows = {}
-    for i, (key, label, unit, style, how) in enumerate(METRICS):
+    dscr_check = table.range("after", "dscr_cfads") is not None
+    collateral = table.range("after", "forced") is not None or table.range("after", "orderly") is not None
+    metrics = [m for m in METRICS if shown(m, dscr_check=dscr_check, collateral=collateral)]
+    covenant_row = FIRST_METRIC_ROW + len(metrics)
+    cov_cells = {"before": f"$C${covenant_row}", "after": f"$D${covenant_row}"}
+    rows: dict[str, int] = {}
+    computed: list[str] = []
+    for i, metric in enumerate(metrics):
         row = FIRST_METRIC_ROW + i
-        cell_style = styles[style] if style else None
-        sheet.value(row, 1, label, styles["label"])
-        sheet.value(row, 2, unit, styles["label"])
-        sheet.value(row, 3, _metric_value(key, getattr(metrics_before, key), date1904), cell_style)
-        if how == "formula":
-            sheet.formula(row, 4, formulas[key], cell_style)
-            sheet.value(row, 5, "Excel formula", styles["note"])
+        rows[metric.key] = row
+        style = styles.get(STYLE.get(metric.unit, ""))
+        sheet.value(row, 1, metric.label, styles["label"])
+        sheet.value(row, 2, unit_label(metric, money), styles["label"])
+        why = missing(metric, before)
+        if why is not None:
+            for col in (3, 4):
+                sheet.value(row, col, "n/a", style)
+            sheet.value(row, 5, f"n/a: {why}", styles["note"])
+        elif metric.excel is not None:
+            for col, state in ((3, "before"), (4, "after")):
+                sheet.formula(row, col, metric.excel(table.ranges(state, cov_cells[state])), style)
+            sheet.value(row, 5, "Excel formula (both columns)", styles["note"])
         else:
-            after_rows[key] = row
-            sheet.value(row, 5, "computed by gpucredit", styles["note"])
-    sheet.value(COVENANT_ROW, 1, "DSCR covenant", styles["label"])
-    sheet.value(COVENANT_ROW, 2, "x", styles["label"])
-    sheet.value(COVENANT_ROW, 3, before.covenant, styles["ratio"])
-    if isinstance(profile.covenant, CellRef):
-        sheet.formula(COVENANT_ROW, 4, profile.covenant.formula_ref(), styles["ratio"])
+            sheet.value(row, 3, metric_cell(metric, metrics_before, date1904), style)
+            computed.append(metric.key)
+            sheet.value(row, 5, metric.not_live, styles["note"])
+    sheet.value(covenant_row, 1, "DSCR covenant", styles["label"])
+    sheet.value(covenant_row, 2, "x", styles["label"])
+    sheet.value(covenant_row, 3, "n/a" if before.covenant is None else before.covenant, styles["ratio"])
+    if isinstance(covenant, CellRef):
+        sheet.formula(covenant_row, 4, f'IF(ISNUMBER({covenant.formula_ref()}),{covenant.formula_ref()},"n/a")',
+                      styles["ratio"])
     else:
-        sheet.value(COVENANT_ROW, 4, profile.covenant, styles["ratio"])
-    _period_table(sheet, profile, grid, before, collateral, styles, date1904)
+        sheet.value(covenant_row, 4, "n/a" if covenant is None else covenant, styles["ratio"])
+    for i, text in enumerate(notes):
+        sheet.value(covenant_row + 2 + i, 1, text, styles["note"])
+    sheet.formula(HEADLINE_ROW, 1, headline_formula(rows, covenant_row, frequency_months), styles["headline"])
+    ends = [date_to_serial(d, date1904=date1904) for d in before.period_ends]
+    write_table(sheet, table, ends=ends, cells=cells, covenants=cov_cells, money=money,
+                own_dscr=before.template_dscr is not None, styles=styles)
     part = add_sheet(package, sheet.to_root(), SHEET)
-    return SummaryLayout(part=part, n_periods=grid.n_periods, after_value_rows=after_rows,
+    return SummaryLayout(part=part, rows=rows, computed=tuple(computed), covenant_row=covenant_row, table=table,
+                         money=money, ends=before.period_ends, end_serials=tuple(ends),
                          cells={key: (kind, content) for key, (kind, content, _style) in sheet.cells.items()})
 
 
-def _period_table(sheet: NewSheet, profile: TemplateProfile, grid: PeriodGrid, before: StateLines,
-                  collateral: tuple[np.ndarray, np.ndarray] | None, styles: dict[str, int], date1904: bool) -> None:
-    headers = {"end": "period end", "label": "period", "rent_before": "rent before", "rent_after": "rent after",
-               "dscr_before": "DSCR before", "dscr_after": "DSCR after", "covenant": "covenant",
-               "breach": "breach", "shortfall": "shortfall", "balance": "balance", "forced": "forced-sale value",
-               "orderly": "orderly value"}
-    for key, text in headers.items():
-        sheet.value(TABLE_HEADER, COLS[key], text, styles["header"])
-    sheet.value(TABLE_HEADER - 1, 1, "Per period (after = live links to the template's cells)", styles["header"])
-    metrics = profile.metrics
-    for p in range(grid.n_periods):
-        row = TABLE_HEADER + 1 + p
-        c = {k: f"{column_letter(v)}{row}" for k, v in COLS.items()}
-        sheet.value(row, COLS["end"], date_to_serial(grid.ends[p], date1904=date1904), styles["date"])
-        sheet.value(row, COLS["label"], grid.ends[p].isoformat(), None)
-        sheet.value(row, COLS["rent_before"], _number(before.rent[p]), styles["num2"])
-        sheet.formula(row, COLS["rent_after"], profile.rent[p].formula_ref(absolute=False), styles["num2"])
-        sheet.value(row, COLS["dscr_before"], before.dscr[p], styles["ratio"])
-        if "dscr" in metrics:
-            sheet.formula(row, COLS["dscr_after"], metrics["dscr"][p].formula_ref(absolute=False), styles["ratio"])
-        elif "cfads" in metrics and "debt_service" in metrics:
-            cf, ds = (metrics[k][p].formula_ref(absolute=False) for k in ("cfads", "debt_service"))
-            sheet.formula(row, COLS["dscr_after"], f'IF(N({ds})>0,{cf}/{ds},"")', styles["ratio"])
-        sheet.formula(row, COLS["covenant"], f"$D${COVENANT_ROW}", styles["ratio"])
-        sheet.formula(row, COLS["breach"], f"IF(AND(ISNUMBER({c['dscr_after']}),ISNUMBER({c['covenant']})),"
-                                           f"IF({c['dscr_after']}<{c['covenant']},1,0),0)", None)
-        if "cfads" in metrics and "debt_service" in metrics:
-            cf, ds = (metrics[k][p].formula_ref(absolute=False) for k in ("cfads", "debt_service"))
-            sheet.formula(row, COLS["shortfall"], f"MAX(0,N({ds})-N({cf}))", styles["num2"])
-        else:
-            sheet.value(row, COLS["shortfall"], 0.0, styles["num2"])
-        if "closing_balance" in metrics:
-            sheet.formula(row, COLS["balance"], metrics["closing_balance"][p].formula_ref(absolute=False),
-                          styles["num2"])
-        if collateral is not None:
-            sheet.value(row, COLS["forced"], _number(collateral[1][p]), styles["num2"])
-            sheet.value(row, COLS["orderly"], _number(collateral[0][p]), styles["num2"])
+def headline_formula(rows: dict[str, int], covenant_row: int, frequency_months: int) -> str:
+    """The headline as an Excel formula over the after column: it changes when the model does."""
+    cell = {key: f"$D${row}" for key, row in rows.items()}
+    cov, low = f"$D${covenant_row}", cell["min_dscr"]
+    first = cell["first_breach"]
+    names = ",".join(f'"{m}"' for m in MONTHS)
+    abbreviations = ",".join(f'"{m[:3]}"' for m in MONTHS)
+    month = f"CHOOSE(MONTH({first}),{names})"
+    short = f"CHOOSE(MONTH({first}),{abbreviations})"
+    day = f'DAY({first})&" "&{short}&" "&YEAR({first})'
+    when = {3: f'"Q"&ROUNDUP(MONTH({first})/3,0)&" "&YEAR({first})', 1: f'{month}&" "&YEAR({first})',
+            12: f'"the year ending "&{day}'}.get(frequency_months, f'"the period ending "&{day}')
+    recovery = ""
+    if "recovery_at_breach" in rows:
+        rec = cell["recovery_at_breach"]
+        recovery = f'&IF(ISNUMBER({rec}),"; a forced sale at that point recovers "&FIXED({rec}*100,0)&"% of the balance","")'
+    return (f'IF(NOT(ISNUMBER({low})),"DSCR cannot be tested: no period has both debt service and a DSCR.",'
+            f'IF(NOT(ISNUMBER({cell["breaches"]})),"Minimum DSCR "&FIXED({low},2)&"x; no covenant is set, so no '
+            f'period is tested for a breach.",IF({cell["breaches"]}=0,"DSCR stays at or above "&FIXED({cov},2)'
+            f'&"x in every tested period (minimum "&FIXED({low},2)&"x).","DSCR falls below "&FIXED({cov},2)&"x in "'
+            f'&{when}{recovery}&".")))')
+
+
+def metric_cell(metric: Metric, metrics: CreditMetrics, date1904: bool) -> float | str:
+    """A gpucredit-computed metric as a cell value: a number or date serial, "none" or "n/a"."""
+    value = getattr(metrics, metric.key)
+    if value is None:
+        return none_text(metric, metrics)
+    if isinstance(value, dt.date):
+        return date_to_serial(value, date1904=date1904)
+    if math.isinf(float(value)):
+        return "∞ (unsecured)"
+    return float(value)
 
 
 def finish_summary(package: Package, layout: SummaryLayout, *, after: Evaluation, metrics_after: CreditMetrics,
-                   headline: str, styles: dict[str, int], date1904: bool) -> None:
-    """Write the gpucredit-computed "after" values and the headline, and draw the charts."""
+                   styles: dict[str, int], date1904: bool) -> None:
+    """Write the gpucredit-computed "after" values and draw the charts (over the evaluated table)."""
     sheet = sheet_of(package, layout.part)
-    for key, row in layout.after_value_rows.items():
-        style = next(s for k, _l, _u, s, _h in METRICS if k == key)
-        sheet.set_value(row, 4, _metric_value(key, getattr(metrics_after, key), date1904), styles[style] if style else None)
-    sheet.set_value(HEADLINE_ROW, 1, headline, styles["headline"])
+    by_key = {m.key: m for m in METRICS}
+    for key in layout.computed:
+        metric = by_key[key]
+        sheet.set_value(layout.rows[key], 4, metric_cell(metric, metrics_after, date1904),
+                        styles.get(STYLE.get(metric.unit, "")))
     add_charts(package, layout.part, sheet.root, _charts(layout, after))
     package.write_xml(layout.part, sheet.root)
 
 
-def _charts(layout: SummaryLayout, after: Evaluation) -> list[LineChart]:
-    first, last = TABLE_HEADER + 1, TABLE_HEADER + layout.n_periods
-    labels = tuple(str(after.get(SHEET, r, COLS["label"])) for r in range(first, last + 1))
+def live_problems(ev: Evaluation, layout: SummaryLayout, metrics: dict[str, CreditMetrics], date1904: bool) -> list[str]:
+    """Live metric cells whose evaluated value differs from gpucredit's computation (a bug guard)."""
+    problems = []
+    for metric in METRICS:
+        row = layout.rows.get(metric.key)
+        if row is None or metric.key in layout.computed:
+            continue
+        for col, state in ((3, "before"), (4, "after")):
+            got, want = ev.get(SHEET, row, col), getattr(metrics[state], metric.key)
+            if not _same(got, want, date1904):
+                problems.append(f"{SHEET}!{column_letter(col)}{row} ({metric.key} {state}): the sheet computes "
+                                f"{got!r}, gpucredit {want!r}")
+    return problems
 
-    def series(key: str) -> Series:
-        col = column_letter(COLS[key])
+
+def _same(got: object, want: object, date1904: bool) -> bool:
+    if want is None:
+        return got in ("n/a", "none")
+    if isinstance(want, dt.date):
+        want = date_to_serial(want, date1904=date1904)
+    if not isinstance(got, float) or isinstance(got, bool):
+        return False
+    return math.isclose(got, float(want), rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
+
+
+def _charts(layout: SummaryLayout, after: Evaluation) -> list[LineChart]:
+    table = layout.table
+    first, last = table.first_row, table.last_row
+    labels = tuple(end.isoformat() for end in layout.ends)
+
+    def series(state: str, key: str) -> Series | None:
+        col = table.covenant_col if key == "covenant" else table.columns[state].get(key)
+        if col is None:
+            return None
+        letter = column_letter(col)
         values = []
         for r in range(first, last + 1):
-            v = after.get(SHEET, r, COLS[key])
+            v = after.get(SHEET, r, col)
             values.append(v if isinstance(v, float) and math.isfinite(v) else None)
-        return Series(
-            name=str(after.get(SHEET, TABLE_HEADER, COLS[key])), name_ref=f"{SHEET}!${col}${TABLE_HEADER}",
-            categories_ref=f"{SHEET}!$B${first}:$B${last}", values_ref=f"{SHEET}!${col}${first}:${col}${last}",
-            categories=labels, values=tuple(values))
+        return Series(name=str(after.get(SHEET, HEADER_ROW, col)), name_ref=f"{SHEET}!${letter}${HEADER_ROW}",
+                      categories_ref=f"{SHEET}!$A${first}:$A${last}", values_ref=f"{SHEET}!${letter}${first}:${letter}${last}",
+                      categories=labels, values=tuple(values), category_serials=layout.end_serials)
 
-    width, height = 9, 18
-    left = 6  # column G, right of the metrics table
+    def some(*items: Series | None) -> tuple[Series, ...]:
+        return tuple(s for s in items if s is not None)
+
+    width, height, left = 9, 18, 6  # column G, right of the metric table
+    collateral = some(series("after", "forced")) or some(series("after", "orderly"))
     return [
-        LineChart("Rent before vs after", (series("rent_before"), series("rent_after")),
-                  (left, 0, left + width, height), "#,##0"),
+        LineChart("Rent before vs after", some(*(series(s, "rent") for s in STATES)), (left, 0, left + width, height),
+                  "#,##0", DATES),
         LineChart("DSCR before vs after, with the covenant",
-                  (series("dscr_before"), series("dscr_after"), series("covenant")),
-                  (left, height + 1, left + width, 2 * height + 1), "0.00"),
-        LineChart("Outstanding balance vs forced-sale collateral value", (series("balance"), series("forced")),
-                  (left, 2 * height + 2, left + width, 3 * height + 2), "#,##0"),
+                  some(*(series(s, "dscr") for s in STATES), series("after", "covenant")),
+                  (left, height + 1, left + width, 2 * height + 1), "0.00", DATES),
+        LineChart("Outstanding balance vs collateral value" if collateral else "Outstanding balance",
+                  some(series("after", "balance"), *collateral), (left, 2 * height + 2, left + width, 3 * height + 2),
+                  "#,##0", DATES),
     ]
 
-
-def _number(value: float) -> float | str:
-    """A per-period number for a cell; a period with none (NaN: the cell held no number) reads n/a."""
-    return float(value) if math.isfinite(float(value)) else "n/a"
-
-
-def _metric_value(key: str, value: object, date1904: bool) -> float | str | None:
-    if value is None:
-        return "none" if key in ("first_breach", "mismatch_date") else "n/a"
-    if isinstance(value, dt.date):
-        return date_to_serial(value, date1904=date1904)
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(float(value)) else "n/a"
-    return str(value)
-
-
-def headline(metrics: CreditMetrics, covenant: float | None, frequency_months: int) -> str:
-    """One plain-language line: when DSCR breaks the covenant and what a forced sale recovers then."""
-    if metrics.first_breach is None:
-        cov = f"{covenant:.2f}x" if covenant is not None else "the covenant"
-        low = f" (minimum {metrics.min_dscr:.2f}x)" if metrics.min_dscr is not None else ""
-        return f"DSCR stays at or above {cov} in every period{low}."
-    when = _period_name(metrics.first_breach, frequency_months)
-    text = f"DSCR falls below {covenant:.2f}x in {when}" if covenant is not None else f"DSCR breaches in {when}"
-    if metrics.recovery_at_breach is not None:
-        text += f"; a forced sale at that point recovers {metrics.recovery_at_breach:.0%} of the balance"
-    return text + "."
-
-
-def _period_name(end: dt.date, frequency_months: int) -> str:
-    if frequency_months == 3:
-        return f"Q{(end.month - 1) // 3 + 1} {end.year}"
-    if frequency_months == 12:
-        return f"the year ending {end:%d %b %Y}"
-    if frequency_months == 1:
-        return f"{end:%B %Y}"
-    return f"the period ending {end:%d %b %Y}"

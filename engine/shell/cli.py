@@ -16,6 +16,7 @@ from engine.convert import DEFAULT_PRESET, ConversionResult, CurveChoice, conver
 from engine.patch.choice import CollateralChoice
 from engine.xlsx.load import Limits
 from engine.errors import GpuCreditError, ParameterError
+from engine.template.profile import parse_anchor
 from models.curves import Launch, RentMode
 from models.params import COLLATERAL, COLLATERAL_PARAM_NAMES, CURVE, PARAM_NAMES, parse_launch
 from models.presets import preset_names
@@ -68,16 +69,34 @@ NoLaunchOpt = Annotated[bool, typer.Option("--no-launches", help="Apply no launc
 ModeOpt = Annotated[RentMode, typer.Option(case_sensitive=False, help="index: keep the anchor rent, apply the "
                                            "curve's shape; absolute: rent = GPUs x hours x realised price.")]
 CollateralOpt = Annotated[Optional[list[str]], typer.Option(
-    "--collateral", metavar="KEY=VALUE", help="Override one collateral parameter (repeatable): "
-    + ", ".join(COLLATERAL_PARAM_NAMES) + "; h_liq also takes a sale channel (orderly, broker, auction, "
-    "distressed).")]
+    "--collateral", metavar="KEY=VALUE", help="What secures the loan, kind=gpu_fleet|site|none, or one collateral "
+    "parameter (repeatable): " + ", ".join(COLLATERAL_PARAM_NAMES) + "; h_liq also takes a sale channel (orderly, "
+    "broker, auction, distressed).")]
+AnchorOpt = Annotated[Optional[str], typer.Option(
+    "--anchor", metavar="PERIOD", help="The period index mode scales from: a period number (1 = the first) or a "
+    "date in it [default: the first period with rent; profile [rent] anchor].")]
+ContractOpt = Annotated[Optional[str], typer.Option(
+    "--contracted-until", metavar="DATE", help="Periods ending on or before DATE keep the template's rent "
+    "(take-or-pay, or a tenant default on DATE); after it, the curve [profile [rent] contracted_until].")]
+GapOpt = Annotated[Optional[int], typer.Option(
+    "--releasing-gap-months", metavar="N", min=0, help="Months after the contract end that earn nothing "
+    "(re-leasing the fleet) [default: 0].")]
 
 
 def _curve_choice(preset: str, sets: list[str] | None, launches: list[str] | None, no_launches: bool,
-                  mode: RentMode, collateral: list[str] | None) -> CurveChoice:
+                  mode: RentMode, collateral: list[str] | None, anchor: str | None = None,
+                  contracted_until: str | None = None, releasing_gap_months: int | None = None) -> CurveChoice:
+    from models.validate import parse_date
+
+    try:
+        anchor_spec = None if anchor is None else parse_anchor(anchor)
+        until = None if contracted_until is None else parse_date("--contracted-until", contracted_until)
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from exc
     return CurveChoice(preset=preset, overrides=_overrides(sets or []),
                        launches=_launches(launches or [], no_launches), mode=mode,
-                       collateral=CollateralChoice(_collateral_overrides(collateral or [])))
+                       collateral=CollateralChoice(_collateral_overrides(collateral or [])),
+                       anchor=anchor_spec, contracted_until=until, releasing_gap_months=releasing_gap_months)
 
 
 def _collateral_overrides(items: list[str]) -> dict[str, Any]:
@@ -104,12 +123,22 @@ def convert_cmd(
         "in cells the rent reaches; those numbers are listed as unverified.")] = False,
     max_eval_seconds: Annotated[float, typer.Option(
         "--max-eval-seconds", min=0.001, help="Time limit for each recalculation of the workbook.")] = 300.0,
+    anchor: AnchorOpt = None,
+    contracted_until: ContractOpt = None,
+    releasing_gap_months: GapOpt = None,
+    memo: Annotated[Optional[Path], typer.Option("--memo", metavar="FILE", help="Also write a credit memo "
+                                                 "(Markdown): headline, metrics before/after, curve, security.")]
+    = None,
 ) -> None:
     """Convert a template: GPU rent curve in, recomputed and annotated workbook out."""
     def run() -> None:
-        curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral)
+        curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral, anchor, contracted_until,
+                              releasing_gap_months)
         result = convert(input, output, curve=curve, profile=profile, force=force,
-                         accept_unreconciled=accept_unreconciled, limits=Limits(max_eval_seconds=max_eval_seconds))
+                         accept_unreconciled=accept_unreconciled, limits=Limits(max_eval_seconds=max_eval_seconds),
+                         memo=memo)
+        for warning in result.warnings:
+            err_console.print(f"warning: {result.input.name}: {warning}", markup=False)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
         else:
@@ -165,6 +194,8 @@ def inspect_cmd(
 
     def run() -> None:
         found = inspect(input, reconcile=reconcile_)
+        for warning in found.warnings:
+            err_console.print(f"warning: {input.name}: {warning}", markup=False)
         report = found.reconciliation
         if as_json:
             doc = found.to_json()
@@ -236,10 +267,14 @@ def batch_cmd(
                                            help="Stop a file's conversion after this long.")] = 300.0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary rows as JSON.")] = False,
+    anchor: AnchorOpt = None,
+    contracted_until: ContractOpt = None,
+    releasing_gap_months: GapOpt = None,
+    memo: Annotated[bool, typer.Option("--memo", help="Also write a credit memo, STEM.gpu.memo.md, beside each "
+                                       "output.")] = False,
 ) -> None:
     """Convert many templates; a bad file is reported in the summary and skipped."""
     import os
-    from dataclasses import asdict
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -248,12 +283,13 @@ def batch_cmd(
     rows: list[Any] = []
 
     def run() -> None:
-        curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral)
+        curve = _curve_choice(preset, set_, launch, no_launches, mode, collateral, anchor, contracted_until,
+                              releasing_gap_months)
         files = expand_inputs(inputs)
         if not files:
             raise ParameterError("no .xlsx/.xlsm templates found in the inputs")
         out.mkdir(parents=True, exist_ok=True)
-        tasks = plan(files, out, curve, force=force)
+        tasks = plan(files, out, curve, force=force, memo=memo)
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
                             console=err_console, transient=False)
@@ -271,7 +307,7 @@ def batch_cmd(
         if summary is not None:
             write_summary(done, summary)
         if as_json:
-            sys.stdout.write(json.dumps([asdict(r) for r in done]) + "\n")
+            sys.stdout.write(json.dumps([r.flat() for r in done]) + "\n")
         else:
             _render_batch(done)
         for row in done:
@@ -324,10 +360,11 @@ def _render_batch(rows: list[Any]) -> None:
                 "first breach after", "breaches"):
         table.add_column(col)
     for r in rows:
+        b, a = r.before or {}, r.after or {}
         table.add_row(Path(r.file).name, r.status, r.rent_cells or "–",
-                      _fmt(r.min_dscr_before, ".2f"), _fmt(r.min_dscr_after, ".2f"), r.first_breach_before or "–",
-                      r.first_breach_after or "–",
-                      "–" if r.breaches_after is None else f"{r.breaches_before} → {r.breaches_after}")
+                      _fmt(b.get("min_dscr"), ".2f"), _fmt(a.get("min_dscr"), ".2f"), b.get("first_breach") or "–",
+                      a.get("first_breach") or "–",
+                      "–" if a.get("breaches") is None else f"{b.get('breaches')} → {a.get('breaches')}")
     out_console.print(table)
 
 
@@ -358,8 +395,13 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def _render(result: ConversionResult) -> None:
+    from engine.report.metric_table import METRICS, format_value, shown, unit_label
+
+    credit = result.credit
+    assert credit is not None
+    money = credit.money.label
     table = Table(title=f"{result.input.name} → {result.output.name} (preset {result.preset}, "
-                        f"{result.mode.value} mode)")
+                        f"{result.mode.value} mode; money in {money})")
     for col in ("period end", "rent before", "rent after", "DSCR before", "DSCR after"):
         table.add_column(col, justify="right")
     for p, end in enumerate(result.grid.ends):
@@ -368,29 +410,18 @@ def _render(result: ConversionResult) -> None:
                       _fmt(result.dscr_before[p], ".2f"), _fmt(result.dscr_after[p], ".2f"))
     out_console.print(table)
     summary = Table(title="credit metrics")
-    summary.add_column("metric")
-    summary.add_column("before", justify="right")
-    summary.add_column("after", justify="right")
-    rows = (("min DSCR", "min_dscr", ".2f"), ("first breach (test date)", "first_breach", ""),
-            ("periods in breach", "breaches", "d"), ("min LLCR", "min_llcr", ".2f"),
-            ("shortfall (debt service not covered)", "total_shortfall", ",.2f"),
-            ("max LTV, forced sale", "max_ltv_forced", ".0%"),
-            ("collateral below balance for good from", "mismatch_date", ""),
-            ("forced-sale recovery at first breach", "recovery_at_breach", ".0%"))
-    for label, key, spec in rows:
-        summary.add_row(label, *(_metric(getattr(mx, key), spec)
-                                 for mx in (result.metrics_before, result.metrics_after)))
+    for col, justify in (("metric", "left"), ("unit", "left"), ("before", "right"), ("after", "right")):
+        summary.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for metric in METRICS:
+        if shown(metric, dscr_check=credit.dscr_check, collateral=credit.collateral_shown):
+            summary.add_row(metric.label, unit_label(metric, money),
+                            *(format_value(metric, mx) for mx in (result.metrics_before, result.metrics_after)))
     out_console.print(summary)
+    out_console.print(result.headline, markup=False)
+    out_console.print(f"Security: {credit.security.kind.value} — {credit.security.note}", markup=False)
     out_console.print(f"wrote {result.output} ({len(result.changed_cells)} rent cells rewired, "
-                      f"{result.formulas_written} formula values cached)")
-
-
-def _metric(value: Any, spec: str) -> str:
-    if value is None:
-        return "–"
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return format(value, spec) if spec else str(value)
+                      f"{result.formulas_written} formula values cached)"
+                      + (f"; memo {result.memo}" if result.memo is not None else ""), markup=False)
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ from typing import Any
 
 from engine.errors import ProfileError
 from engine.refs import CellRef, format_range, parse_range, parse_ref
+from models.params import SecurityKind
 from models.periods import Frequency
+from models.units import MoneyUnit, unit_scale
 
 class TimelineKind(StrEnum):
     """What a timeline's cells hold."""
@@ -74,6 +76,14 @@ class TemplateProfile:
     unit_scale: float | None = None
     cost_per_gpu: float | None = None  # all-in $ per GPU, for collateral value
     origin: str = "profile"
+    unit: MoneyUnit | None = None  # [deal] unit: the template's money unit
+    fx_rate: float | None = None  # [deal] fx_rate: the unit's currency per US dollar (not for USD units)
+    anchor: int | dt.date | None = None  # [rent] anchor: a period number (1 = the first) or a date in it
+    contracted_until: dt.date | None = None  # [rent] contracted_until: E (DESIGN §3)
+    releasing_gap_months: int | None = None  # [rent] releasing_gap_months: g
+    collateral_kind: SecurityKind | None = None  # [collateral] kind
+    collateral_value: tuple[CellRef, ...] | float | None = None  # [collateral] value: site value, template unit
+    collateral_haircut: float | None = None  # [collateral] haircut: forced-sale discount on that value
 
     def __post_init__(self) -> None:
         n = len(self.timeline.cells)
@@ -84,6 +94,26 @@ class TemplateProfile:
                 raise ValueError(f"unknown metric {name!r}; expected one of {', '.join(METRIC_FIELDS)}")
             if len(cells) != n:
                 raise ValueError(f"{name} has {len(cells)} cells but the timeline has {n} periods")
+        if isinstance(self.collateral_value, tuple) and len(self.collateral_value) not in (1, n):
+            raise ValueError(f"[collateral] value has {len(self.collateral_value)} cells; give one cell, or one "
+                             f"per period ({n})")
+        if self.collateral_haircut is not None and not 0 <= self.collateral_haircut < 1:
+            raise ValueError(f"[collateral] haircut {self.collateral_haircut!r} must be a share in [0, 1)")
+        if self.releasing_gap_months is not None and self.releasing_gap_months < 0:
+            raise ValueError(f"[rent] releasing_gap_months {self.releasing_gap_months!r} must be >= 0")
+        if isinstance(self.anchor, int) and not 1 <= self.anchor <= n:
+            raise ValueError(f"[rent] anchor {self.anchor} is not a period number (1 to {n})")
+        if self.unit is not None:
+            scale = unit_scale(self.unit, self.fx_rate)  # a unit in another currency needs fx_rate
+            if self.unit_scale is not None and abs(self.unit_scale - scale) > 1e-12 * scale:
+                raise ValueError(f"[deal] unit_scale = {self.unit_scale!r} contradicts unit = \"{self.unit.label}\" "
+                                 f"(which means unit_scale = {scale!r}); keep one of them")
+
+    def money_scale(self) -> float | None:
+        """Dollars → the template's unit, from ``unit`` (and ``fx_rate``) or ``unit_scale``; None if unknown."""
+        if self.unit is not None:
+            return unit_scale(self.unit, self.fx_rate)
+        return self.unit_scale
 
     @property
     def n_periods(self) -> int:
@@ -95,6 +125,8 @@ class TemplateProfile:
                 *(c for cells in self.metrics.values() for c in cells)]
         if isinstance(self.covenant, CellRef):
             refs.append(self.covenant)
+        if isinstance(self.collateral_value, tuple):
+            refs += self.collateral_value
         return {ref.sheet for ref in refs}
 
 
@@ -127,7 +159,8 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         fiscal_start_month=int(tl.get("fiscal_start_month", 1)),
         years=parse_range(str(tl["years"])) if tl.get("years") else (),
     )
-    rent = parse_range(_text(_table(doc, "rent"), "cells", "rent"))
+    rent_doc = _table(doc, "rent")
+    rent = parse_range(_text(rent_doc, "cells", "rent"))
     metrics_doc = doc.get("metrics", {})
     metrics = {name: parse_range(str(metrics_doc[name])) for name in METRIC_FIELDS if metrics_doc.get(name)}
     covenant_raw = metrics_doc.get("covenant")
@@ -139,13 +172,60 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
     else:
         covenant = None
     deal = doc.get("deal", {})
+    collateral = doc.get("collateral", {})
+    value = collateral.get("value")
     return TemplateProfile(
         timeline=timeline, rent=rent, metrics=metrics, covenant=covenant,
-        gpus=float(deal["gpus"]) if deal.get("gpus") is not None else None,
-        unit_scale=float(deal["unit_scale"]) if deal.get("unit_scale") is not None else None,
-        cost_per_gpu=float(deal["cost_per_gpu"]) if deal.get("cost_per_gpu") is not None else None,
+        gpus=_number(deal, "gpus"), unit_scale=_number(deal, "unit_scale"), cost_per_gpu=_number(deal, "cost_per_gpu"),
         origin=origin,
+        unit=MoneyUnit.parse(str(deal["unit"])) if deal.get("unit") else None,
+        fx_rate=_number(deal, "fx_rate"),
+        anchor=_anchor(rent_doc.get("anchor")),
+        contracted_until=_date(rent_doc, "contracted_until"),
+        releasing_gap_months=int(rent_doc["releasing_gap_months"]) if rent_doc.get("releasing_gap_months") is not None
+        else None,
+        collateral_kind=SecurityKind.parse(str(collateral["kind"])) if collateral.get("kind") else None,
+        collateral_value=parse_range(value) if isinstance(value, str) else _number(collateral, "value"),
+        collateral_haircut=_number(collateral, "haircut"),
     )
+
+
+def _number(table: dict[str, Any], key: str) -> float | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} = {value!r} must be a number")
+    return float(value)
+
+
+def _date(table: dict[str, Any], key: str) -> dt.date | None:
+    value = table.get(key)
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{key} = {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _anchor(value: object) -> int | dt.date | None:
+    """``[rent] anchor``: a period number (1 = the first period) or a date (the period containing it)."""
+    if value is None or isinstance(value, dt.date) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return parse_anchor(str(value))
+
+
+def parse_anchor(text: str) -> int | dt.date:
+    """A period number (``2``) or an ISO date (``2026-02-28``), as ``--anchor`` and ``[rent] anchor`` take it."""
+    raw = text.strip()
+    if raw.isdigit():
+        return int(raw)
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"anchor: {text!r} is neither a period number (1 = the first period) nor a date "
+                         "(YYYY-MM-DD)") from None
 
 
 def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -182,7 +262,14 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
         out.append(line("years", _quote(format_range(tl.years)), "timeline.years"))
     if tl.fiscal_start_month != 1:
         out.append(f"fiscal_start_month = {tl.fiscal_start_month}")
-    out += ["", "[rent]", line("cells", _quote(format_range(profile.rent)), "rent.cells"), "", "[metrics]"]
+    out += ["", "[rent]", line("cells", _quote(format_range(profile.rent)), "rent.cells")]
+    if profile.anchor is not None:
+        out.append(f"anchor = {_toml_value(profile.anchor)}")
+    if profile.contracted_until is not None:
+        out.append(f"contracted_until = {_toml_value(profile.contracted_until)}")
+    if profile.releasing_gap_months is not None:
+        out.append(f"releasing_gap_months = {profile.releasing_gap_months}")
+    out += ["", "[metrics]"]
     for name in METRIC_FIELDS:
         if name in profile.metrics:
             out.append(line(name, _quote(format_range(profile.metrics[name])), f"metrics.{name}"))
@@ -191,10 +278,30 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
     elif profile.covenant is not None:
         out.append(line("covenant", repr(profile.covenant), "metrics.covenant"))
     deal = [(k, v) for k, v in (("gpus", profile.gpus), ("unit_scale", profile.unit_scale),
-                                ("cost_per_gpu", profile.cost_per_gpu)) if v is not None]
-    if deal:
-        out += ["", "[deal]"] + [f"{k} = {v!r}" for k, v in deal]
+                                ("cost_per_gpu", profile.cost_per_gpu), ("fx_rate", profile.fx_rate)) if v is not None]
+    if deal or profile.unit is not None or "deal.unit" in notes:
+        out += ["", "[deal]"]
+        if profile.unit is not None:
+            out.append(line("unit", _quote(profile.unit.label), "deal.unit") + ("" if notes.get("deal.unit") else
+                       "  # " + " | ".join(u.label for u in MoneyUnit)))
+        else:  # detection found none: say so where the field goes
+            out.append(f"# unit = \"USD\"  # {notes['deal.unit']}; one of " + ", ".join(u.label for u in MoneyUnit))
+        out += [f"{k} = {v!r}" for k, v in deal]
+    value = profile.collateral_value
+    if profile.collateral_kind is not None or value is not None:
+        out += ["", "[collateral]"]
+        if profile.collateral_kind is not None:
+            out.append(line("kind", _quote(profile.collateral_kind.value), "collateral.kind")
+                       + ("" if notes.get("collateral.kind") else "  # gpu_fleet | site | none"))
+        if value is not None:
+            out.append(f"value = {_quote(format_range(value)) if isinstance(value, tuple) else repr(value)}")
+        if profile.collateral_haircut is not None:
+            out.append(f"haircut = {profile.collateral_haircut!r}")
     return "\n".join(out) + "\n"
+
+
+def _toml_value(value: int | dt.date) -> str:
+    return str(value) if isinstance(value, int) else _quote(value.isoformat())
 
 
 def _quote(text: str) -> str:

@@ -30,6 +30,7 @@ class Series:
     values_ref: str
     categories: tuple[str, ...]
     values: tuple[float | None, ...]
+    category_serials: tuple[float, ...] | None = None  # date categories: their serials (see LineChart)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class LineChart:
     series: tuple[Series, ...]
     anchor: tuple[int, int, int, int]
     number_format: str = "General"
+    category_format: str | None = None  # e.g. "yyyy-mm-dd": categories are dates (numbers), shown so
 
 
 def add_charts(package: Package, sheet_part: str, sheet_root: etree._Element, charts: list[LineChart]) -> list[str]:
@@ -94,12 +96,18 @@ def _num_cache(values: tuple[float | None, ...], number_format: str) -> str:
             f'<c:ptCount val="{len(values)}"/>{points}</c:numCache>')
 
 
+def _categories(s: Series, date_format: str | None) -> str:
+    if date_format is not None and s.category_serials is not None:
+        return f"<c:numRef><c:f>{escape(s.categories_ref)}</c:f>{_num_cache(s.category_serials, date_format)}</c:numRef>"
+    return f"<c:strRef><c:f>{escape(s.categories_ref)}</c:f>{_str_cache(s.categories)}</c:strRef>"
+
+
 def _chart_xml(chart: LineChart, axis_base: int) -> bytes:
     series = "".join(
         f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
         f"<c:tx><c:strRef><c:f>{escape(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
         '<c:spPr><a:ln w="22225"/></c:spPr><c:marker><c:symbol val="none"/></c:marker>'
-        f"<c:cat><c:strRef><c:f>{escape(s.categories_ref)}</c:f>{_str_cache(s.categories)}</c:strRef></c:cat>"
+        f"<c:cat>{_categories(s, chart.category_format)}</c:cat>"
         f"<c:val><c:numRef><c:f>{escape(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
         '</c:val><c:smooth val="0"/></c:ser>'
         for i, s in enumerate(chart.series))
@@ -112,7 +120,8 @@ def _chart_xml(chart: LineChart, axis_base: int) -> bytes:
         f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>{series}<c:marker val="1"/>'
         f'<c:axId val="{cat}"/><c:axId val="{val}"/></c:lineChart>'
         f'<c:catAx><c:axId val="{cat}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        '<c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="0"/><c:tickLblPos val="low"/>'
+        f'<c:axPos val="b"/><c:numFmt formatCode="{escape(chart.category_format or "General")}" sourceLinked="0"/>'
+        '<c:tickLblPos val="low"/>'
         f'<c:crossAx val="{val}"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         f'<c:valAx><c:axId val="{val}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'

@@ -75,6 +75,7 @@ class Detection:
     revenue_lines: list[Candidate] = field(default_factory=list)
     error: GpuCreditError | None = None
     reconciliation: dict[str, Any] | None = None  # engine.formula.reconcile's report, when asked for
+    warnings: list[str] = field(default_factory=list)  # what convert would warn about (an anchor on an outlier)
 
     def guesses(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.confidence is Confidence.GUESS]
@@ -82,7 +83,8 @@ class Detection:
     def comments(self) -> dict[str, str]:
         """Notes for :func:`engine.template.profile.profile_to_toml`: how each field was found, and how sure."""
         keys = {"timeline": "timeline.cells", "kind": "timeline.kind", "frequency": "timeline.frequency",
-                "start": "timeline.start", "rent": "rent.cells", "covenant": "metrics.covenant"}
+                "start": "timeline.start", "rent": "rent.cells", "covenant": "metrics.covenant",
+                "unit": "deal.unit", "collateral": "collateral.kind"}
         return {keys.get(name, f"metrics.{name}"): f"{f.confidence}: {f.how}" for name, f in self.findings.items()}
 
     def to_json(self) -> dict[str, Any]:
@@ -90,4 +92,4 @@ class Detection:
                 "error": self.error.one_line() if self.error else None,
                 "fields": {name: f.to_json() for name, f in self.findings.items()},
                 "rent_candidates": [c.to_json() for c in self.rent_candidates],
-                "revenue_lines": [c.to_json() for c in self.revenue_lines]}
+                "revenue_lines": [c.to_json() for c in self.revenue_lines], "warnings": list(self.warnings)}

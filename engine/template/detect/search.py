@@ -23,7 +23,10 @@ lines); this module runs them and holds the report types.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.formula.evaluate import Evaluation
+from engine.template.detect.deal import Text, deal_texts, propose_security, propose_unit
 from engine.template.detect.lines import Line, LineSearch, find_lines
 from engine.template.detect.report import CONFIDENCE, Candidate, Detection, Finding
 from engine.template.detect.scan import Sheet, WorkbookScan
@@ -31,7 +34,8 @@ from engine.template.detect.timelines import Run, TimelineSearch, find_frames
 from engine.template.detect.vocab import normalise, rent_tier, revenue_kind
 from engine.errors import DetectionError, GpuCreditError
 from engine.template.profile import TemplateProfile
-from engine.refs import format_range
+from engine.refs import CellRef, format_range
+from engine.values import CellValue
 from engine.xlsx.load import Source
 
 __all__ = ["CONFIDENCE", "Candidate", "Detection", "Finding", "detect_profile", "inspect_workbook", "normalise",
@@ -60,8 +64,23 @@ def _profile(scan: WorkbookScan) -> TemplateProfile:
     timeline = timelines.timeline(scan.sheets[frame.sheet], frame)
     metrics = search.metrics(frames, lines, frame)
     covenant = search.covenant()
-    return TemplateProfile(timeline=timeline, rent=rent_line.cells, metrics=metrics, covenant=covenant,
-                           origin="detected profile")
+    found = TemplateProfile(timeline=timeline, rent=rent_line.cells, metrics=metrics, covenant=covenant,
+                            origin="detected profile")
+    return _deal(scan, found)
+
+
+def _deal(scan: WorkbookScan, found: TemplateProfile) -> TemplateProfile:
+    """The money unit and what secures the loan, proposed from the workbook's words."""
+    def get(sheet: str, row: int, col: int) -> CellValue:
+        return scan.sheets[sheet].values.get((row, col)) if sheet in scan.sheets else None
+
+    texts = deal_texts(get, found) + [Text(CellRef(sheet.title, r, c), value.strip(), 3)
+                                      for sheet in scan.sheets.values() for (r, c), value in sorted(sheet.values.items())
+                                      if isinstance(value, str) and value.strip()]
+    unit, security = propose_unit(texts), propose_security(texts)
+    scan.note("unit", unit.where, unit.confidence, unit.how)
+    scan.note("collateral", security.where, security.confidence, security.how)
+    return replace(found, unit=unit.unit, collateral_kind=security.kind)
 
 
 def _report_timeline(timelines: TimelineSearch, search: LineSearch, frames: list[tuple[Sheet, Run]]) -> None:

@@ -118,3 +118,47 @@ def frequency_from_words(text: str) -> Frequency | None:
         if pattern.search(words):
             return freq
     return None
+
+
+# -- money units and what secures the loan (engine/template/detect/deal.py) -----------------
+_CURRENCY = {"usd": r"(?:us ?\$|usd|\$)", "eur": r"(?:€|eur|euros?)", "gbp": r"(?:£|gbp)", "inr": r"(?:₹|inr|rs\.?|rupees?)"}
+_SCALES = {  # the words that say a unit's size, most specific first
+    "crore": r"(?:crores?|crs?\.?)", "lakh": r"(?:lakhs?|lacs?)", "billions": r"(?:bn|billions?|b)",
+    "millions": r"(?:mm|mn|m|millions?|mio)", "thousands": r"(?:000s?|'000s?|k|thousands?)",
+}
+_UNIT_NAMES = {("usd", ""): "USD", ("usd", "thousands"): "USD thousands", ("usd", "millions"): "USD millions",
+               ("usd", "billions"): "USD billions", ("eur", ""): "EUR", ("eur", "thousands"): "EUR thousands",
+               ("eur", "millions"): "EUR millions", ("gbp", ""): "GBP", ("gbp", "thousands"): "GBP thousands",
+               ("gbp", "millions"): "GBP millions", ("inr", ""): "INR", ("inr", "lakh"): "INR lakh",
+               ("inr", "crore"): "INR crore"}
+# "US$ 000", "$m", "€m", "(INR Crs.)", "USD thousands", "in US$ millions", "Rs. Crore", "₹ lakh"; a currency
+# alone ("US$", "USD") is a unit of one; per-unit prices ("$/MWh", "US$ / GPU-hr") say nothing of the model's unit
+_UNIT = {(cur, size): re.compile(rf"(?<![a-z0-9]){pattern}\s?{scale}(?![a-z0-9])" if scale else
+                                 rf"(?<![a-z0-9]){pattern}(?![a-z0-9/]|\s+/)")
+         for (cur, size), _ in _UNIT_NAMES.items()
+         for pattern in (_CURRENCY[cur],) for scale in (_SCALES[size] if size else "",)}
+_PER_PERIOD = re.compile(r"\s*/\s*(year|yr|annum|quarter|qtr|month|mth|period|day)\b")  # US$ / quarter: a flow in US$
+_NOT_MONEY_UNIT = re.compile(r"\bper (gpu|hour|mwh|kwh|unit|share|mw)\b|/\s?(gpu|mwh|kwh|mw|hr|hour|unit)\b")
+
+
+def money_unit_words(text: str) -> str | None:
+    """The money unit a label, units cell or header states, as a ``MoneyUnit`` value ("USD thousands"), or None.
+
+    ``"US$ 000"`` → USD thousands, ``"$m"`` → USD millions, ``"€m"`` → EUR millions, ``"(INR Crs.)"`` →
+    INR crore, ``"US$"`` → USD. Prices per something (``"US$ / GPU-hr"``, ``"$/MWh"``) are not a unit.
+    """
+    low = _PER_PERIOD.sub(" ", " ".join(text.lower().replace("’", "'").split()))
+    if _NOT_MONEY_UNIT.search(low):
+        return None
+    sized = [(cur, size) for (cur, size) in _UNIT_NAMES if size and _UNIT[(cur, size)].search(low)]
+    if sized:
+        return _UNIT_NAMES[sized[0]]
+    plain = [cur for (cur, size) in _UNIT_NAMES if not size and _UNIT[(cur, size)].search(low)]
+    return _UNIT_NAMES[(plain[0], "")] if plain else None
+
+
+# What secures the loan: GPUs that are financed, owned or pledged; or a site, a building and its lease.
+SECURED_ON_GPUS = re.compile(r"\bsecured (on|by|against|over) [^.;]{0,40}\bgpus?\b|\bgpus? (financed|purchased|"
+                             r"owned|pledged|hosted|acquired)\b|\bgpu fleet\b|\bfleet of [^.;]{0,20}\bgpus\b")
+SECURED_ON_SITE = re.compile(r"\bdata ?cent(re|er)s?\b|\bsite\b|\bland\b|\bshell\b|\btriple net\b|\bcampus\b|"
+                             r"\bbuilding\b|\bproperty\b|\breal estate\b")
