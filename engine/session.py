@@ -350,7 +350,7 @@ class ModelSession:
             reconciled_cells=self.reconciled.checked, iteration=self.engine.iteration.to_json(),
             unverified=self.unverified, kept_excel_values=len(self.keep), reconciliation=self.reconciled.to_json(),
             credit=credit, anchor=self.anchor, contract=self.contract,
-            warnings=tuple(self.warnings), memo=memo,
+            warnings=tuple(self.warnings + credit.warnings), memo=memo,
         )
         if memo is not None:
             write_atomic(memo_text(result, curve, profile).encode(), memo, force=force)

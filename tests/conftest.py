@@ -64,3 +64,23 @@ def write_parts(path: Path, parts: dict[str, bytes], compression: int = zipfile.
         for name, data in parts.items():
             zf.writestr(name, data)
     return path
+
+
+def edit_cells(src: Path, target: Path, sheet: str, values: dict[str, float | None]) -> Path:
+    """A copy of ``src`` with some cells of ``sheet`` set to new values, edited in the sheet's XML (openpyxl
+    would drop the charts), as an analyst typing into them would; LibreOffice then recalculates the rest."""
+    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+
+    from engine.xlsx.package import Package
+    from engine.xlsx.sheet import SheetXml
+
+    package = Package.from_bytes(src.read_bytes())
+    part = package.sheet_part(sheet)
+    xml = SheetXml(package.xml(part))
+    for ref, value in values.items():
+        letters, row = coordinate_from_string(ref)
+        col = column_index_from_string(letters)
+        xml.set_value(row, col, value, xml.style_of(row, col))
+    package.write_xml(part, xml.root)
+    target.write_bytes(package.to_bytes())
+    return target

@@ -117,7 +117,8 @@ def test_profile_ranges_have_one_cell_per_period(books, name: str, periods: int,
     sheet, cell = _split(profile["metrics"]["covenant"])
     coordinate_from_string(cell)  # a single cell, not a range
     assert isinstance(values[sheet][cell].value, float)
-    assert profile["deal"]["gpus"] > 0 and profile["deal"]["unit_scale"] in (1.0, 1e-6)
+    assert profile["deal"]["gpus"] > 0 and profile["deal"]["unit"] in ("USD", "USD millions")
+    assert profile["collateral"]["kind"] == ("site" if name == "dc_lease_annual" else "gpu_fleet")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,7 +15,6 @@ import numpy as np
 
 from engine.errors import ConsistencyError
 from engine.formula.evaluate import Evaluation
-from engine.refs import CellRef
 from engine.report.metric_table import METRICS, json_value, measure, unit_label
 from engine.report.metrics import Security, StateLines, read_lines
 from engine.report.period_table import StateCells, links
@@ -73,6 +72,7 @@ class CreditReport:
         self.metrics_after: CreditMetrics | None = None
         self.inputs_after: CreditInputs | None = None
         self.headline = ""
+        self.warnings: list[str] = []  # found only in the recalculated workbook
         self._layout: Any = None
 
     @property
@@ -118,6 +118,11 @@ class CreditReport:
                path: Path) -> StateLines:
         """Measure the recalculated workbook, check the sheet's live cells against it, finish the sheet."""
         lines = read_lines(after, self.profile, self.sign)
+        ds = lines.debt_service
+        if ds is not None and np.any(np.nan_to_num(ds) < 0):
+            first = self.profile.metrics["debt_service"][int(np.flatnonzero(np.nan_to_num(ds) < 0)[0])]
+            self.warnings.append(f"After conversion debt service turns negative (first at {first}): those periods "
+                                 "have no debt service to cover and are not tested.")
         self.inputs_after = lines.inputs(self.grid, self.security.values(after, self.grid.n_periods))
         self.metrics_after = measure(self.inputs_after)
         problems = live_problems(after, self._layout, {"before": self.metrics_before, "after": self.metrics_after},
@@ -146,6 +151,3 @@ class CreditReport:
         return {state: {m.key: json_value(getattr(mx, m.key)) for m in METRICS}
                 for state, mx in (("before", self.metrics_before), ("after", self.metrics_after))} | {
             "units": {m.key: unit_label(m, self.money.label) for m in METRICS}}
-
-    def covenant_cell(self) -> CellRef | None:
-        return self.profile.covenant if isinstance(self.profile.covenant, CellRef) else None

@@ -76,11 +76,13 @@ def read_lines(ev: Evaluation, profile: TemplateProfile, sign: str = "") -> Stat
         cells = profile.metrics.get(name)
         return None if cells is None else _numbers(ev, cells)
 
-    debt_service = line("debt_service")
+    debt_service, interest = line("debt_service"), line("interest")
     if debt_service is not None and sign == "-":
         debt_service = -debt_service
+        if interest is not None and not np.any(np.nan_to_num(interest) > 0):  # booked the same way
+            interest = -interest
     return StateLines(rent=_numbers(ev, profile.rent, blank=0.0), dscr=line("dscr"), cfads=line("cfads"),
-                      debt_service=debt_service, closing_balance=line("closing_balance"), interest=line("interest"),
+                      debt_service=debt_service, closing_balance=line("closing_balance"), interest=interest,
                       covenant=_covenant(ev, profile))
 
 

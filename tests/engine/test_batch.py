@@ -81,7 +81,7 @@ def test_the_same_batch_on_dask_gives_the_same_summary(corpus, local_run, tmp_pa
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         rows = run_batch(tasks, scheduler=client, timeout=120)
-    assert [{k: getattr(r, k) for k in COMPARED} for r in rows] == [{k: r[k] for k in COMPARED} for r in local]
+    assert [{k: r.flat()[k] for k in COMPARED} for r in rows] == [{k: r[k] for k in COMPARED} for r in local]
     assert len(list((tmp_path / "gpu").glob("*.gpu.xlsx"))) == COUNT - BROKEN
 
 
@@ -104,8 +104,9 @@ def test_a_file_over_the_time_limit_is_killed_and_the_batch_goes_on(tmp_path):
 
 
 def test_summary_formats(tmp_path):
-    rows = [Row(file="a.xlsx", status="ok", rent_cells="Model!E6:N6", min_dscr_before=1.3, min_dscr_after=0.4,
-                first_breach_after="2027-12-31", breaches_before=0, breaches_after=9),
+    rows = [Row(file="a.xlsx", status="ok", rent_cells="Model!E6:N6", money_unit="USD millions", security="site",
+                before={"min_dscr": 1.3, "breaches": 0}, after={"min_dscr": 0.4, "first_breach": "2027-12-31",
+                                                               "breaches": 9}),
             Row(file="b.xlsx", status="failed", error="b.xlsx: not a workbook")]
     for suffix in ("csv", "json", "xlsx"):
         write_summary(rows, tmp_path / f"s.{suffix}")
@@ -113,8 +114,14 @@ def test_summary_formats(tmp_path):
         table = list(csv.DictReader(fh))
     assert [t["status"] for t in table] == ["ok", "failed"] and table[1]["error"] == "b.xlsx: not a workbook"
     assert json.loads((tmp_path / "s.json").read_text())[0]["min_dscr_after"] == 0.4
+    # every metric of the one metric table, before and after, and nothing for a failed file
+    assert table[0]["first_breach_after"] == "2027-12-31" and table[1]["min_dscr_after"] == ""
     ws = openpyxl.load_workbook(tmp_path / "s.xlsx").active
-    assert [c.value for c in ws[1]][:3] == ["file", "status", "error"] and ws["F2"].value == 0.4
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["file", "status", "error"] and ws.cell(2, header.index("min_dscr_after") + 1).value == 0.4
+    from engine.report.metric_table import METRICS
+
+    assert all(f"{m.key}_{state}" in header for m in METRICS for state in ("before", "after"))
     proc = cli("batch", tmp_path / "missing.xlsx", "--out", tmp_path / "o", "--summary", tmp_path / "s.txt")
     assert proc.returncode == 1 and "use a .xlsx, .csv or .json" in proc.stderr
 

@@ -94,18 +94,27 @@ def test_a_blank_rent_cell_converts_as_no_rent(tmp_path):
     import openpyxl
 
     ws = openpyxl.load_workbook(tmp_path / "out.xlsx", data_only=True)["Credit_Summary"]
-    rows = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "2035-12-31"]
-    assert ws.cell(rows[0], 3).value == 0
+    rows = [r for r in range(1, ws.max_row + 1) if getattr(ws.cell(r, 1).value, "year", None) == 2035]
+    header = [c.value for c in ws[rows[0] - 10]]
+    rent_before = header.index("rent (USD millions) before") + 1
+    assert ws.cell(rows[0], rent_before).value == 0
 
 
 def test_an_undefined_metric_reads_n_a_on_the_summary_sheet():
-    """Loss given default undefined (NaN) at the first breach: the cell reads n/a, and nothing raises."""
+    """A metric with nothing to measure reads n/a (JSON null), never 0; an unbounded LTV says so; a period
+    with no number reads n/a; and nothing raises."""
     import math
+    from dataclasses import replace
 
-    from engine.report.summary import _metric_value, _number
+    from engine.report.metric_table import BY_KEY, json_value
+    from engine.report.period_table import _number
+    from engine.report.summary import metric_cell
+    from models.credit import CreditMetrics
 
-    assert _metric_value("lgd_at_breach", math.nan, False) == "n/a"
-    assert _metric_value("recovery_at_breach", math.inf, False) == "n/a"
+    empty = CreditMetrics(**{key: None for key in BY_KEY})
+    assert metric_cell(BY_KEY["lgd_at_breach"], empty, False) == "n/a"
+    assert metric_cell(BY_KEY["max_ltv"], replace(empty, max_ltv=math.inf), False) == "∞ (unsecured)"
+    assert json_value(math.inf) is None and json_value(None) is None
     assert _number(math.nan) == "n/a" and _number(2.5) == 2.5
 
 
@@ -113,10 +122,9 @@ def test_a_bug_is_reported_as_an_internal_error_not_as_the_users_file(tmp_path):
     """A bug (here: a ValueError raised deep in the pipeline) gives one line that says so, exit 3."""
     src = _lease(tmp_path)
     code = (
-        "import sys, engine.report.summary as s\n"
+        "import sys, engine.report.credit_report as s\n"
         "def broken(*a, **k): raise ValueError('a cell cannot hold NaN or infinity')\n"
         "s.build_summary = broken\n"
-        "import engine.convert as c; c.build_summary = broken\n"
         "from engine.shell.cli import main\n"
         f"sys.argv = ['gpucredit', 'convert', {str(src)!r}, '-o', {str(tmp_path / 'out.xlsx')!r}]\n"
         "main()\n")

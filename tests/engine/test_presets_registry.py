@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine.convert import CurveChoice, convert
+from engine.report.metrics import CollateralChoice
 from models.curves import Launch, RentMode
 from models.presets import PRESETS, Preset
 
@@ -21,7 +22,9 @@ def test_adding_a_preset_is_one_entry_in_one_file(monkeypatch, template_copy, tm
                   dataclasses.replace(base.collateral, launches=(Launch(dt.date(2030, 1, 1), 0.1),)), "a flat curve")
     monkeypatch.setitem(PRESETS, "test-flat", flat)
     src = template_copy("dc_lease_annual")
-    result = convert(src, tmp_path / "flat.xlsx", curve=CurveChoice(preset="test-flat", mode=RentMode.INDEX))
+    # the lease is secured on its site; valuing its GPUs as collateral is asked for explicitly
+    result = convert(src, tmp_path / "flat.xlsx", curve=CurveChoice(
+        preset="test-flat", mode=RentMode.INDEX, collateral=CollateralChoice({"kind": "gpu_fleet"})))
     assert result.preset == "test-flat"
     anchor = float(result.rent_before[0])
     np.testing.assert_allclose(result.rent_after, np.full(len(result.rent_after), anchor), rtol=1e-12)
