@@ -68,7 +68,7 @@ def main() -> int:
         ok = sum(r.ok for r in rows)
         print(f"{label:<22}{seconds:>10.1f}{len(rows) / seconds:>14.2f}{ok:>6}{len(rows) - ok:>8}")
     print(f"(Dask cluster start-up, not included above: {startup:.1f} s)")
-    summaries = [[tuple(getattr(r, k) for k in COMPARED) for r in rows] for _, rows in results.values()]
+    summaries = [[tuple(r.flat()[k] for k in COMPARED) for r in rows] for _, rows in results.values()]
     same = all(s == summaries[0] for s in summaries)
     print("summaries identical across the three runs:", "yes" if same else "NO")
     return 0

@@ -349,3 +349,19 @@ def test_contracted_to_the_lease_end_keeps_the_shipped_lease_rent(template_copy,
                                                                   contracted_until=dt.date(2035, 12, 31)))
     assert result.rent_after.tolist() == result.rent_before.tolist()
     assert result.metrics_after.breaches == result.metrics_before.breaches == 0
+
+
+def test_batch_writes_a_memo_beside_each_output(tmp_path):
+    eb.no_cfads(tmp_path)
+    eb.negative_cfads(tmp_path)
+    proc = cli("batch", tmp_path / "no_cfads.xlsx", tmp_path / "negative_cfads.xlsx", "--out", tmp_path / "out",
+               "--memo", "--json", "--jobs", "1", *HALVING)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    for row in rows:
+        memo = Path(row["memo"])
+        assert memo.parent == tmp_path / "out" and memo.name.endswith(".gpu.memo.md")
+        assert f"**{row['headline']}**" in memo.read_text()
+        assert row["money_unit"] == "USD" and row["security"] == "none"
+    # the metric table's numbers are the batch summary's columns: n/a stays null
+    assert rows[0]["total_shortfall_after"] is None and rows[1]["total_shortfall_before"] == 6600.0
