@@ -60,8 +60,8 @@ def build_summary(
     """
     n = len(before.period_ends)
     table = layout_for(before, n)
-    sheet = NewSheet(col_widths={1: 48, 2: 13, 3: 14, 4: 14, 5: 30, **{c: 13 for c in range(6, table.covenant_col + 1)}},
-                     tab_color="FF9C0006", fit_to_width=True)
+    sheet = NewSheet(col_widths={1: 44, 2: 12, 3: 14, 4: 14, 5: 24, **{c: 13 for c in range(6, table.covenant_col + 1)}},
+                     tab_color="FF9C0006", print_scale=40, page_break_after_col=16)  # page 1: the table, charts
     sheet.value(1, 1, "Credit summary (gpucredit)", styles["title"])
     for i, text in enumerate(lines[:2]):
         sheet.value(3 + i, 1, text, styles["note"])

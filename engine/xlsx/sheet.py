@@ -208,6 +208,8 @@ class NewSheet:
     freeze_row: int = 0
     tab_color: str | None = None
     fit_to_width: bool = False  # print landscape, one page wide
+    print_scale: int | None = None  # print landscape at this percentage (instead of fit_to_width)
+    page_break_after_col: int | None = None  # a manual page break right of this column (1-based)
 
     def value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
         self.cells[(row, col)] = ("value", value, style)
@@ -262,6 +264,11 @@ class NewSheet:
                    'footer="0.3"/>')
         if self.fit_to_width:
             out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
+        elif self.print_scale is not None:
+            out.append(f'<pageSetup orientation="landscape" scale="{self.print_scale}"/>')
+        if self.page_break_after_col is not None:
+            out.append(f'<colBreaks count="1" manualBreakCount="1"><brk id="{self.page_break_after_col}" max="1048575" '
+                       'man="1"/></colBreaks>')
         out.append("</worksheet>")
         return parse_xml("".join(out).encode())
 
