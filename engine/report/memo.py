@@ -77,6 +77,15 @@ def memo_text(result: ConversionResult, curve: CurveChoice, profile: TemplatePro
     curve_lines = [f"Preset {curve.preset}, {curve.mode.value} mode, anchored on period {result.anchor + 1} "
                    f"(ending {result.grid.ends[result.anchor].isoformat()}). {contract}"]
     security_lines = [f"**{credit.security.kind.value}** ({credit.security.reason}). {credit.security.note}"]
+    fleet = credit.security.fleet
+    if fleet is not None and credit.security.fleet_values is not None:
+        security_lines += ["", f"Forced-sale value = orderly value × (1 − {fleet.h_liq:.0%} sale-channel haircut) × "
+                           f"(1 − {fleet.h_infra:.0%} cooling/site haircut) × (1 − market-depth haircut for "
+                           f"{fleet.gpus:,.0f} GPUs at {fleet.monthly_volume:,.0f} a month) − {fleet.repo_cost_pct:.0%} "
+                           f"repossession costs; orderly value = cost × e^(−{fleet.mu:g} × age in years), after "
+                           "each launch's step, floored at "
+                           f"{fleet.scrap_pct:.0%} of cost (sources: docs/credit.md, the project's GPU market "
+                           "reference §3(b))."]
     return render_memo(title=f"Credit memo: {result.input.name} under {curve.preset}", headline=result.headline,
                        before=credit.metrics_before, after=credit.metrics_after, money=credit.money.label,
                        dscr_check=credit.dscr_check, collateral=credit.collateral_shown, curve_lines=curve_lines,

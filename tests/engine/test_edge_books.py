@@ -30,7 +30,7 @@ import edge_books as eb
 from engine.convert import CurveChoice, convert
 from engine.errors import ProfileError
 from engine.report.metric_table import BY_KEY, METRICS, format_value
-from engine.report.metrics import CollateralChoice
+from engine.convert import CollateralChoice
 from libreoffice import recalculate
 from models.credit import CreditMetrics
 

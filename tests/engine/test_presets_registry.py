@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.convert import CurveChoice, convert
-from engine.report.metrics import CollateralChoice
+from engine.convert import CollateralChoice
 from models.curves import Launch, RentMode
 from models.presets import PRESETS, Preset
 
