@@ -17,7 +17,8 @@ from engine.formula.evaluate import evaluate
 from engine.formula.reconcile import reconcile as reconcile_workbook
 from engine.patch.choice import DEFAULT_PRESET, CollateralChoice, CurveChoice
 from engine.report.result import ConversionResult
-from engine.session import ModelSession, anchor_warnings
+from engine.report.deal_terms import anchor_warnings
+from engine.session import ModelSession
 from engine.template.detect.report import Detection
 from engine.template.profile import TemplateProfile
 from engine.xlsx.load import Limits, load
