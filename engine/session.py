@@ -106,6 +106,7 @@ class ModelSession:
         self._tables = tables  # the workbook has What-If data tables: recompute them after each evaluation
         self._reproduced = reproduced
         self._cell_edits: dict[Key, CellValue] = {}
+        self._originals: dict[Key, CellValue] = {}
         self._curve_edits: dict[Key, CellValue] = {}
         self._written = False
         self._dirty = False  # inputs were set since the last evaluation
@@ -242,9 +243,15 @@ class ModelSession:
             if self.engine.formula(cell.sheet, cell.row, cell.col) is not None:
                 raise ParameterError(f"{cell}: holds a formula, not an input; choose the input cell it reads",
                                      sheet=cell.sheet, cell=cell.a1)
-            edits[(cell.sheet, cell.row, cell.col)] = float(value)
+            key = (cell.sheet, cell.row, cell.col)
+            self._originals.setdefault(key, self.engine.get(*key))
+            edits[key] = float(value)
         self.engine.set_values(edits)
-        self._cell_edits.update(edits)
+        for key, new in edits.items():  # an input set back to the file's value is no edit
+            if _identical(new, self._originals[key]):
+                self._cell_edits.pop(key, None)
+            else:
+                self._cell_edits[key] = new
         self._dirty = True
 
     def evaluate(self) -> None:
@@ -310,7 +317,11 @@ class ModelSession:
         self.evaluate()
         self.check_rent()
         package, patch, profile, curve = self._package, self._patch, self.profile, self.curve
-        _apply_edits(package, {**self._cell_edits, **self._curve_edits})
+        _apply_edits(package, self._cell_edits)
+        cells = patch.curve_sheet.cells  # GPU_Curve is written from these, with the session's inputs
+        for (_sheet, row, col), value in self._curve_edits.items():
+            kind, _old, style = cells[(row, col)]
+            cells[(row, col)] = (kind, value, style)
         annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
                                                 "inputs on the GPU_Curve sheet."],
                  dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))

@@ -84,7 +84,7 @@ class Reconciliation:
 
 def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
     """Compare every formula cell that carries a cached value with the engine's value."""
-    strings = _shared_strings(package)
+    strings = shared_strings(package)
     checked = formula_cells = 0
     mismatches = []
     reproduced: set[tuple[str, int, int]] = set()
@@ -180,7 +180,8 @@ def _cached(kind: str, text: str, strings: list[str]) -> CellValue:
         return text
 
 
-def _shared_strings(package: Package) -> list[str]:
+def shared_strings(package: Package) -> list[str]:
+    """The workbook's shared strings, in order (a cell of type ``s`` holds an index into them)."""
     part = package.related_part(package.workbook_part(), REL_SHARED_STRINGS)
     if part is None or not package.has(part):
         return []

@@ -97,9 +97,6 @@ def build_curve_sheet(
     end and re-leasing gap input cells (empty without one).
     """
     assert params.start is not None, "resolve the start date before building the sheet"
-    if len(params.launches) > LAUNCH_SLOTS:
-        raise ParameterError(f"launches: {len(params.launches)} given, but GPU_Curve has room for {LAUNCH_SLOTS}; "
-                             "merge launches or drop the smallest steps")
     serial = partial(date_to_serial, date1904=date1904)
     sheet = NewSheet(col_widths={1: 16, 2: 12, 3: 12, 12: 11, 13: 11, 15: 11, 16: 11, 19: 8, 20: 12,
                                  21: 12, 22: 14, 23: 12, 24: 14, 25: 10},
@@ -125,6 +122,9 @@ def input_values(params: CurveParams, *, date1904: bool = False) -> dict[tuple[i
     """The value of each input cell of GPU_Curve for ``params`` (dates as serials of the workbook's
     date system; ``None`` for an empty slot) — what the sheet is built with, and what a model session
     sets to change the curve."""
+    if len(params.launches) > LAUNCH_SLOTS:
+        raise ParameterError(f"launches: {len(params.launches)} given, but GPU_Curve has room for {LAUNCH_SLOTS}; "
+                             "merge launches or drop the smallest steps")
     values: dict[tuple[int, int], CellValue] = {}
     for name, row in INPUT_ROWS.items():
         value = getattr(params, name)

@@ -75,6 +75,8 @@ class TemplateProfile:
     gpus: float | None = None
     unit_scale: float | None = None
     cost_per_gpu: float | None = None  # all-in $ per GPU, for collateral value
+    loan_amount: tuple[CellRef, ...] = ()  # the input cell(s) the debt is drawn from (several: tranches)
+    tenor: CellRef | None = None  # the input cell holding the loan's tenor, where the model lets it vary
     origin: str = "profile"
     unit: MoneyUnit | None = None  # [deal] unit: the template's money unit
     fx_rate: float | None = None  # [deal] fx_rate: the unit's currency per US dollar (not for USD units)
@@ -121,8 +123,10 @@ class TemplateProfile:
 
     def sheets(self) -> set[str]:
         """Every sheet the profile points into."""
-        refs = [*self.timeline.cells, *self.timeline.years, *self.rent,
+        refs = [*self.timeline.cells, *self.timeline.years, *self.rent, *self.loan_amount,
                 *(c for cells in self.metrics.values() for c in cells)]
+        if self.tenor is not None:
+            refs.append(self.tenor)
         if isinstance(self.covenant, CellRef):
             refs.append(self.covenant)
         if isinstance(self.collateral_value, tuple):
@@ -174,9 +178,19 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
     deal = doc.get("deal", {})
     collateral = doc.get("collateral", {})
     value = collateral.get("value")
+    loan = deal.get("loan_amount")
+    if isinstance(loan, str):
+        loan = [loan]
+    if loan is not None and (not isinstance(loan, list) or not all(isinstance(x, str) for x in loan)):
+        raise ValueError('[deal] loan_amount must be a cell ("Inputs!C12") or a list of cells')
+    loan_cells = tuple(parse_ref(x) for x in loan or ())
+    tenor_text = deal.get("tenor")
+    if tenor_text is not None and not isinstance(tenor_text, str):
+        raise ValueError('[deal] tenor must be the cell that holds the tenor ("Inputs!C23")')
     return TemplateProfile(
         timeline=timeline, rent=rent, metrics=metrics, covenant=covenant,
         gpus=_number(deal, "gpus"), unit_scale=_number(deal, "unit_scale"), cost_per_gpu=_number(deal, "cost_per_gpu"),
+        loan_amount=loan_cells, tenor=parse_ref(tenor_text) if tenor_text else None,
         origin=origin,
         unit=MoneyUnit.parse(str(deal["unit"])) if deal.get("unit") else None,
         fx_rate=_number(deal, "fx_rate"),
@@ -287,6 +301,15 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
         else:  # detection found none: say so where the field goes
             out.append(f"# unit = \"USD\"  # {notes['deal.unit']}; one of " + ", ".join(u.label for u in MoneyUnit))
         out += [f"{k} = {v!r}" for k, v in deal]
+    if profile.loan_amount or profile.tenor is not None:
+        if not (deal or profile.unit is not None or "deal.unit" in notes):
+            out += ["", "[deal]"]
+        if profile.loan_amount:
+            cells = [_quote(str(c)) for c in profile.loan_amount]
+            out.append(line("loan_amount", cells[0] if len(cells) == 1 else "[" + ", ".join(cells) + "]",
+                            "deal.loan_amount"))
+        if profile.tenor is not None:
+            out.append(line("tenor", _quote(str(profile.tenor)), "deal.tenor"))
     value = profile.collateral_value
     if profile.collateral_kind is not None or value is not None:
         out += ["", "[collateral]"]

@@ -64,6 +64,10 @@ class SheetXml:
                     if f_el is not None:
                         self._formulas[key] = (c_el, f_el)
 
+    def cells(self) -> Iterator[tuple[tuple[int, int], etree._Element]]:
+        """Every cell the sheet holds: ``((row, col), <c>)``, in the sheet's order."""
+        return iter(list(self._cells.items()))
+
     def cell(self, row: int, col: int) -> etree._Element | None:
         return self._cells.get((row, col))
 
