@@ -552,13 +552,15 @@ kind = "gpu_fleet"          # the loan is secured on the 1,024 GPUs it finances
 MINER_GPUS = 2048  # 2,048 GPUs × 24 h × 30.4 d × $2.40 × 85 % ≈ $3.05m a month
 
 
-def build_miner_hosting_monthly() -> tuple[Workbook, str]:
+def build_miner_hosting_monthly(months: int = 120) -> tuple[Workbook, str]:
+    """The shipped monthly template; ``months`` > 120 builds the long variant ``benchmarks/convert.py``
+    times (the same model over more months, the loan's tenor the whole horizon)."""
     wb = _new_workbook()
     inp = InputSheet(wb, "Boreal Digital — AI hosting conversion term loan",
                      "Bitcoin miner converting 16 MW of its 40 MW site to GPU hosting · US$ unless stated")
     inp.section("Timing")
     start = inp.add("First month (financial close)", dt.datetime(2026, 7, 1), FMT_DATE, "date")
-    inp.add("Months modelled", 120, FMT_INT, "months")
+    inp.add("Months modelled", months, FMT_INT, "months")
     holiday = inp.add("Conversion build-out (no hosting income)", 3, FMT_INT, "months",
                       "Hosting contract starts the month after the build-out")
     inp.section("Bitcoin self-mining")
@@ -586,7 +588,7 @@ def build_miner_hosting_monthly() -> tuple[Workbook, str]:
     loan = inp.add("Term loan amount", 150_000_000, FMT_MONEY, "US$", "Conversion capex and refinancing")
     rate = inp.add("Interest rate (fixed, all-in)", 0.10, FMT_PCT, "% p.a.")
     rate_m = inp.add("Monthly interest rate", f"={rate}/12", "0.0000%", "% per month")
-    term = inp.add("Loan tenor", 120, FMT_INT, "months")
+    term = inp.add("Loan tenor", months, FMT_INT, "months")
     cap_months = inp.add("Interest capitalised during build-out", 3, FMT_INT, "months", "No cash debt service")
     amort_months = inp.add("Amortisation period", f"={term}-{cap_months}", FMT_INT, "months")
     amort_balance = inp.add("Balance at start of amortisation", f"=FV({rate_m},{cap_months},0,-{loan})",
@@ -601,7 +603,7 @@ def build_miner_hosting_monthly() -> tuple[Workbook, str]:
     ws.sheet_view.showGridLines = False
     _title(ws, "Boreal Digital — monthly operating and debt model",
            "US$ · months across · flows positive · hosting rent holiday during the conversion build-out")
-    n = 120
+    n = months
     m = ColumnModel(ws, first_col=5, n_periods=n, label_width=44)  # A label, B unit, C total, D close, E.. months
     ws["C4"] = "Total"
     ws["D4"] = "Close"
@@ -732,6 +734,20 @@ def _write_workbook(wb: Workbook, path: Path) -> None:
         ExcelWriter(wb, archive).save()
 
 
+def _cache_values_wide(path: Path) -> None:
+    """Write every formula's value into a workbook wider than formualizer's ``recalculate_xlsx_file``
+    accepts: the same engine, loaded as gpucredit loads a template."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from engine.formula.cached import write_cached_values
+    from engine.formula.evaluate import evaluate
+    from engine.xlsx.package import Package
+
+    data = path.read_bytes()
+    package = Package.from_bytes(data)
+    write_cached_values(package, evaluate(data, path=path), path=path)
+    path.write_bytes(package.to_bytes())
+
+
 def _normalise_zip(path: Path) -> None:
     """Rewrite the package with fixed entry timestamps so identical content gives identical bytes."""
     with zipfile.ZipFile(path) as src:
@@ -746,16 +762,27 @@ def _normalise_zip(path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def build(name: str, outdir: Path) -> Path:
-    """Build one template (workbook with cached values, and its profile); return the workbook path."""
-    wb, profile = BUILDERS[name]()
+def build(name: str, outdir: Path, *, months: int | None = None) -> Path:
+    """Build one template (workbook with cached values, and its profile); return the workbook path.
+
+    ``months`` (the monthly template only) builds a variant over that many months, named
+    ``miner_hosting_monthly_{months}m``.
+    """
+    if months is not None:
+        wb, profile = build_miner_hosting_monthly(months)
+        name = f"miner_hosting_monthly_{months}m"
+    else:
+        wb, profile = BUILDERS[name]()
     path = outdir / f"{name}.xlsx"
     _write_workbook(wb, path)
-    result = formualizer.recalculate_xlsx_file(str(path))
-    errors = result["summary"].get("error_summary") or {}
-    unknown = result["summary"].get("unknown_functions") or []
-    if errors or unknown:
-        raise RuntimeError(f"{path}: formula errors after recalculation: {errors or unknown}")
+    if months is not None and months > 120:
+        _cache_values_wide(path)  # formualizer's one-call recalculation refuses sheets this wide
+    else:
+        result = formualizer.recalculate_xlsx_file(str(path))
+        errors = result["summary"].get("error_summary") or {}
+        unknown = result["summary"].get("unknown_functions") or []
+        if errors or unknown:
+            raise RuntimeError(f"{path}: formula errors after recalculation: {errors or unknown}")
     _normalise_zip(path)
     (outdir / f"{name}.toml").write_text(profile, encoding="utf-8")
     return path

@@ -129,13 +129,15 @@ class Evaluation:
 
     def get(self, sheet: str, row: int, col: int) -> CellValue:
         """Value of a cell (formula or constant); ``None`` for an empty cell."""
-        if (sheet, row, col) in self.overrides:
+        if self.overrides and (sheet, row, col) in self.overrides:
             return self.overrides[(sheet, row, col)]
         try:
             raw = self._book.get_value(sheet, row, col)
         except _ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine cannot read this cell: {exc}", sheet=sheet,
                                   cell=f"{column_letter(col)}{row}") from exc
+        if type(raw) is float and math.isfinite(raw):  # the common case, without the conversions below
+            return raw
         return to_cell_value(raw, date1904=self._date1904)
 
     def what_if(self, inputs: dict[tuple[str, int, int], float], target: tuple[str, int, int]) -> CellValue:
@@ -193,31 +195,32 @@ class Evaluation:
 
 
 def _put(sheet: Any, cells: dict[tuple[int, int], tuple[str, object]]) -> None:
-    """Set ``cells`` on an engine sheet, each run of same-kind cells along a row in one batch call."""
-    run: list[object] = []
-    start: tuple[int, int, str] | None = None
-
-    def flush() -> None:
-        if start is None or not run:
-            return
-        row, col, kind = start
-        if kind == "formula":
-            texts = [str(t) if str(t).startswith("=") else "=" + str(t) for t in run]
-            sheet.set_formulas_batch(row, col, 1, len(texts), [texts])
-        else:
-            sheet.set_values_batch(row, col, 1, len(run), [list(run)])
-
+    """Set ``cells`` on an engine sheet in as few batch calls as the layout allows: each run of same-kind
+    cells along a row, and runs spanning the same columns on consecutive rows as one block (a monthly
+    table of formulas is one call)."""
+    runs: list[tuple[int, int, str, list[object]]] = []  # (row, first column, kind, contents)
     for (row, col), (kind, content) in sorted(cells.items()):
         if kind != "formula" and content is None:
-            flush()
-            run, start = [], None
             continue
-        if start is not None and start[0] == row and start[2] == kind and start[1] + len(run) == col:
-            run.append(content)
-            continue
-        flush()
-        run, start = [content], (row, col, kind)
-    flush()
+        last = runs[-1] if runs else None
+        if last is not None and last[0] == row and last[2] == kind and last[1] + len(last[3]) == col:
+            last[3].append(content)
+        else:
+            runs.append((row, col, kind, [content]))
+    blocks: dict[tuple[int, int, str], list[tuple[int, list[object]]]] = {}
+    for row, col, kind, contents in runs:  # group the runs by their columns, then cut at row gaps
+        blocks.setdefault((col, len(contents), kind), []).append((row, contents))
+    for (col, width, kind), rows in blocks.items():
+        start = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or rows[i][0] != rows[i - 1][0] + 1:
+                data = [contents for _row, contents in rows[start:i]]
+                if kind == "formula":
+                    data = [[str(t) if str(t).startswith("=") else "=" + str(t) for t in line] for line in data]
+                    sheet.set_formulas_batch(rows[start][0], col, len(data), width, data)
+                else:
+                    sheet.set_values_batch(rows[start][0], col, len(data), width, data)
+                start = i
 
 
 def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
