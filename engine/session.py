@@ -11,7 +11,7 @@ session and evaluate it many times. Its values equal a full conversion's with th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ from engine.report.deal_terms import loan_security, money_unit, rent_terms, summ
 from engine.report.memo import memo_text
 from engine.report.metric_table import measure
 from engine.report.metrics import StateLines, debt_service_sign, read_lines
+from engine.report.questions import Block, add_blocks
 from engine.report.result import ConversionResult
 from engine.report.summary import SHEET as SUMMARY_SHEET
 from engine.template.profile import TemplateProfile, read_profile
@@ -292,18 +293,23 @@ class ModelSession:
                     path=path, sheet=cell.sheet, cell=cell.a1)
 
     # -- writing ----------------------------------------------------------------------------------
-    def write(self, out: str | Path, *, force: bool = False, memo: str | Path | None = None) -> ConversionResult:
+    def write(self, out: str | Path, *, force: bool = False, memo: str | Path | None = None,
+              blocks: Sequence[Block] = (), finish: Callable[[Package, dict[str, int]], None] | None = None
+              ) -> ConversionResult:
         """Annotate, add Credit_Summary, write every formula's cached value and save ``out`` atomically;
         with ``memo``, also the credit memo (Markdown) there.
 
-        A session is written once (the package is annotated in place).
+        ``blocks`` (answers of the credit questions) go on Credit_Summary; ``finish(package, styles)``
+        may add sheets of values (the Sensitivity sheet) before the package is saved. A session is
+        written once (the package is annotated in place).
         """
         try:
-            return self._write(Path(out), force, Path(memo) if memo is not None else None)
+            return self._write(Path(out), force, Path(memo) if memo is not None else None, blocks, finish)
         except GpuCreditError as exc:
             raise exc.with_path(self.source.path) from exc.__cause__
 
-    def _write(self, out_path: Path, force: bool, memo: Path | None) -> ConversionResult:
+    def _write(self, out_path: Path, force: bool, memo: Path | None, blocks: Sequence[Block],
+               finish: Callable[[Package, dict[str, int]], None] | None) -> ConversionResult:
         path = self.source.path
         if out_path.resolve() == path.resolve():
             raise ParameterError("the output would overwrite the input; choose another output path", path=path)
@@ -336,6 +342,10 @@ class ModelSession:
         self.evaluate()
         credit.finish(package, self.engine, styles=patch.styles, date1904=self.source.date1904, path=path)
         assert credit.metrics_after is not None
+        if blocks:
+            add_blocks(package, credit.summary_part, list(blocks), patch.styles)
+        if finish is not None:
+            finish(package, patch.styles)
         package.write_xml(patch.curve_part, patch.curve_sheet.to_root(
             values=lambda row, col: self.engine.get(SHEET_NAME, row, col)))
         # Cells the engine reproduced whose value did not change keep the value the file holds.

@@ -95,6 +95,10 @@ class Evaluation:
                                   cell=f"{column_letter(col)}{row}") from exc
         return str(text) if text else None
 
+    def named_ranges(self) -> list[dict[str, Any]]:
+        """The workbook's defined names as the engine holds them (name, scope, sheet, rows, columns)."""
+        return list(self._book.get_named_ranges())
+
     def set_formulas(self, formulas: dict[tuple[str, int, int], str]) -> None:
         """Give cells formulas (Excel text, with or without the leading ``=``); cells side by side in a
         row go to the engine in one batch (one graph update instead of one per cell)."""

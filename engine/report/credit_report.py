@@ -88,6 +88,12 @@ class CreditReport:
         return dict(self._layout.cells)
 
     @property
+    def summary_part(self) -> str:
+        """The Credit_Summary part (after :meth:`add_summary`)."""
+        assert self._layout is not None, "add_summary first"
+        return self._layout.part
+
+    @property
     def collateral_shown(self) -> bool:
         return self.inputs_before.orderly_value is not None or self.inputs_before.forced_value is not None
 

@@ -1,0 +1,393 @@
+"""Stress scenarios: a spec of what varies, seeded draws per scenario, the copula joining GPU and BTC
+shocks, and the GPU rent curve evaluated for many scenarios at once.
+
+Reproducibility: scenario ``i`` of a run with seed ``s`` draws everything from its own stream,
+``SeedSequence(s, spawn_key=(i,))`` — the stream ``SeedSequence(s).spawn(n)[i]`` would give — so a
+scenario's numbers do not depend on how the run is split across processes or machines.
+
+What a scenario draws (each from its own stream, in this order): one uniform per varied quantity
+(turned into the quantity by its distribution's inverse CDF), then per month two standard normals
+(the GPU and BTC shocks before correlation) and two uniforms (the regime chains: the shared one, and
+the BTC chain used when the factors are run as independent).
+
+The GPU and BTC monthly log-returns are a Gaussian copula with a *convergence regime* (a two-state
+Markov chain per scenario): in the calm state the shocks are correlated by ``rho``; in the stress
+state — entered with probability ``p_enter`` a month, left with ``p_exit`` — both drift down and their
+correlation rises to ``rho_stress``. ``docs/stress.md`` says why a regime rather than a t-copula.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from models.params import CurveParams, Launch
+from models.periods import PeriodGrid, days_in_month, month_index, period_means
+from models.validate import check, finite
+
+__all__ = [
+    "Copula", "Distribution", "Draws", "MarginTerms", "StressSpec", "draw", "lane_rents", "load_spec",
+    "margin_calls", "spec_names",
+]
+
+FloatArray = npt.NDArray[np.float64]
+DISTRIBUTIONS = ("fixed", "uniform", "triangular", "normal", "lognormal", "integers")
+CURVE_DRAWS = ("d", "p0", "floor", "util_scale", "launch_step_scale", "launch_jitter_months")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One varied quantity's distribution (``dist``: fixed, uniform, triangular, normal, lognormal, integers).
+
+    ``low``/``high`` bound uniform, triangular and integers (both ends included for integers) and
+    truncate a normal; ``mode`` is the triangular's peak; ``mean``/``sd`` the normal's, and for a
+    lognormal those of the log. ``value`` is a fixed quantity.
+    """
+
+    dist: str
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    value: float | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        check("dist", self.dist, self.dist in DISTRIBUTIONS, "one of " + ", ".join(DISTRIBUTIONS))
+        need = {"fixed": ("value",), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+                "normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "integers": ("low", "high")}[self.dist]
+        for name in need:
+            check(name, getattr(self, name), finite(getattr(self, name)), f"a number for a {self.dist} distribution")
+        if self.dist in ("uniform", "triangular", "integers"):
+            assert self.low is not None and self.high is not None
+            check("high", self.high, self.high >= self.low, "at least low")
+        if self.dist == "triangular":
+            assert self.low is not None and self.high is not None and self.mode is not None
+            check("mode", self.mode, self.low <= self.mode <= self.high, "between low and high")
+        if self.sd is not None:
+            check("sd", self.sd, self.sd >= 0, ">= 0")
+
+    @property
+    def degenerate(self) -> bool:
+        """Whether every draw is the same number."""
+        if self.dist == "fixed":
+            return True
+        if self.dist in ("normal", "lognormal"):
+            return self.sd == 0
+        return self.low == self.high
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        """The quantity for uniforms ``u`` (inverse CDF), vectorised."""
+        if self.dist == "fixed":
+            return np.full(u.shape, float(self.value))  # type: ignore[arg-type]
+        lo, hi = self.low, self.high
+        if self.dist == "uniform":
+            assert lo is not None and hi is not None
+            return lo + (hi - lo) * u
+        if self.dist == "integers":
+            assert lo is not None and hi is not None
+            return np.minimum(np.floor(lo + (hi - lo + 1) * u), hi)
+        if self.dist == "triangular":
+            assert lo is not None and hi is not None and self.mode is not None
+            if hi == lo:
+                return np.full(u.shape, lo)
+            c = (self.mode - lo) / (hi - lo)
+            return np.asarray(stats.triang.ppf(u, c, loc=lo, scale=hi - lo), dtype=np.float64)
+        assert self.mean is not None and self.sd is not None
+        if self.sd == 0:
+            out = np.full(u.shape, self.mean)
+        else:
+            a = -np.inf if lo is None else (lo - self.mean) / self.sd
+            b = np.inf if hi is None else (hi - self.mean) / self.sd
+            out = np.asarray(stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd), dtype=np.float64)
+        return np.exp(out) if self.dist == "lognormal" else out
+
+
+@dataclass(frozen=True)
+class Copula:
+    """Monthly GPU and BTC log-shocks: volatilities (a year), correlation, and the convergence regime.
+
+    ``sigma_gpu``/``sigma_btc`` are annual volatilities of the log price; a month's shock has
+    ``sigma / sqrt(12)``. In the stress regime the month's log-returns drift by ``stress_drift_gpu``
+    and ``stress_drift_btc`` (negative: both fall) and correlate by ``rho_stress``.
+    """
+
+    sigma_gpu: float = 0.0
+    sigma_btc: float = 0.0
+    rho: float = 0.0
+    rho_stress: float = 0.0
+    p_enter: float = 0.0
+    p_exit: float = 1.0
+    stress_drift_gpu: float = 0.0
+    stress_drift_btc: float = 0.0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("sigma_gpu", "sigma_btc"):
+            check(name, getattr(self, name), finite(getattr(self, name)) and getattr(self, name) >= 0, ">= 0")
+        for name in ("rho", "rho_stress"):
+            check(name, getattr(self, name), finite(getattr(self, name)) and -1 <= getattr(self, name) <= 1, "in [-1, 1]")
+        for name in ("p_enter", "p_exit"):
+            check(name, getattr(self, name), finite(getattr(self, name)) and 0 <= getattr(self, name) <= 1, "in [0, 1]")
+
+    def independent(self) -> Copula:
+        """The same marginals with the factors independent (correlation 0 in both regimes, one regime
+        chain per factor): the ``rho = 0`` counterfactual."""
+        return replace(self, rho=0.0, rho_stress=0.0)
+
+
+@dataclass(frozen=True)
+class MarginTerms:
+    """A BTC-backed loan: the margin call when loan-to-value reaches ``call_ltv``, liquidation at
+    ``liquidation_ltv`` or when a call is not cured within ``cure_months``."""
+
+    loan: float
+    btc_pledged: float
+    call_ltv: float = 0.70
+    liquidation_ltv: float = 0.80
+    cure_months: int = 1
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        check("loan", self.loan, finite(self.loan) and self.loan > 0, "> 0")
+        check("btc_pledged", self.btc_pledged, finite(self.btc_pledged) and self.btc_pledged > 0, "> 0")
+        check("call_ltv", self.call_ltv, 0 < self.call_ltv < self.liquidation_ltv, "in (0, liquidation_ltv)")
+        check("cure_months", self.cure_months, isinstance(self.cure_months, int) and self.cure_months >= 0, ">= 0")
+
+
+@dataclass(frozen=True)
+class StressSpec:
+    """What a stress run varies, and how (see ``docs/stress.md`` for the TOML it is read from)."""
+
+    name: str
+    preset: str
+    description: str = ""
+    curve: Mapping[str, Distribution] = field(default_factory=dict)
+    cells: Mapping[str, Distribution] = field(default_factory=dict)
+    copula: Copula = field(default_factory=Copula)
+    btc_price0: float | None = None
+    btc_drift: float = 0.0  # annual drift of the log BTC price
+    margin: MarginTerms | None = None
+    refinancing: date | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.curve) - set(CURVE_DRAWS))
+        check("vary", unknown, not unknown, "curve quantities among " + ", ".join(CURVE_DRAWS))
+        if self.margin is not None:
+            check("btc.price0", self.btc_price0, self.btc_price0 is not None and finite(self.btc_price0)
+                  and self.btc_price0 > 0, "a positive BTC price when margin terms are given")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The varied quantities in draw order: curve quantities, then template cells."""
+        return tuple(self.curve) + tuple(self.cells)
+
+    def degenerate(self) -> StressSpec:
+        """The spec with every distribution fixed at its centre and every shock switched off."""
+        def centre(d: Distribution) -> Distribution:
+            value = {"fixed": d.value, "uniform": None, "integers": None}.get(d.dist)
+            if value is None and d.dist in ("uniform", "integers"):
+                value = (float(d.low) + float(d.high)) / 2  # type: ignore[arg-type]
+            if d.dist == "triangular":
+                value = d.mode
+            if d.dist in ("normal", "lognormal"):
+                value = d.mean if d.dist == "normal" else math.exp(float(d.mean))  # type: ignore[arg-type]
+            return Distribution("fixed", value=float(value))  # type: ignore[arg-type]
+
+        return replace(self, curve={k: centre(v) for k, v in self.curve.items()},
+                       cells={k: centre(v) for k, v in self.cells.items()},
+                       copula=replace(self.copula, sigma_gpu=0.0, sigma_btc=0.0, p_enter=0.0))
+
+
+def spec_names() -> tuple[str, ...]:
+    """The shipped specs (``models/specs/*.toml``), by name."""
+    folder = resources.files("models") / "specs"
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def load_spec(name_or_text: str, *, text: str | None = None) -> StressSpec:
+    """A shipped spec by name, or (``text`` given) a spec from TOML text; a ValueError names what is wrong."""
+    if text is None:
+        if name_or_text not in spec_names():
+            raise ValueError(f"spec: unknown name {name_or_text!r}; shipped: {', '.join(spec_names())}")
+        text = (resources.files("models") / "specs" / f"{name_or_text}.toml").read_text(encoding="utf-8")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"spec: not valid TOML ({exc})") from exc
+    return _spec_from(doc, name_or_text)
+
+
+def _dist(name: str, table: Any) -> Distribution:
+    if not isinstance(table, dict):
+        raise ValueError(f"vary.{name}: give a table such as {{ dist = \"uniform\", low = 0.1, high = 0.3 }}")
+    known = {"dist", "low", "high", "mode", "mean", "sd", "value", "source"}
+    extra = sorted(set(table) - known)
+    if extra:
+        raise ValueError(f"vary.{name}: unknown key {extra[0]!r}; known: {', '.join(sorted(known))}")
+    try:
+        return Distribution(**{k: float(v) if k not in ("dist", "source") else str(v) for k, v in table.items()})
+    except ValueError as exc:
+        raise ValueError(f"vary.{name}: {exc}") from None
+
+
+def _spec_from(doc: dict[str, Any], name: str) -> StressSpec:
+    vary = doc.get("vary", {})
+    curve = {k: _dist(k, v) for k, v in vary.items() if "!" not in k}
+    cells = {k: _dist(k, v) for k, v in vary.items() if "!" in k}
+    shocks = doc.get("shocks", {})
+    try:
+        copula = Copula(**{k: (str(v) if k == "source" else float(v)) for k, v in shocks.items()})
+    except TypeError as exc:
+        raise ValueError(f"shocks: {exc}") from None
+    btc = doc.get("btc", {})
+    margin_doc = doc.get("margin")
+    margin = None
+    if margin_doc is not None:
+        margin = MarginTerms(**{k: (int(v) if k == "cure_months" else str(v) if k == "source" else float(v))
+                                for k, v in margin_doc.items()})
+    refinancing = doc.get("refinancing", {}).get("date")
+    return StressSpec(
+        name=str(doc.get("name", name)), preset=str(doc.get("preset", "h100-stress")),
+        description=str(doc.get("description", "")), curve=curve, cells=cells, copula=copula,
+        btc_price0=float(btc["price0"]) if "price0" in btc else None, btc_drift=float(btc.get("drift", 0.0)),
+        margin=margin, refinancing=date.fromisoformat(refinancing) if isinstance(refinancing, str) else refinancing,
+        sources={str(k): str(v) for k, v in doc.get("sources", {}).items()})
+
+
+# -- draws ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Draws:
+    """Everything scenarios ``first … first + n - 1`` drew (arrays: one row per scenario)."""
+
+    ids: npt.NDArray[np.int64]
+    quantities: dict[str, FloatArray]  # varied quantity -> one value per scenario
+    gpu_shock: FloatArray  # (n, months): the cumulative multiplier on the spot price, 1 at the start
+    btc_price: FloatArray | None  # (n, months): the BTC price path
+    stress_months: npt.NDArray[np.bool_]  # (n, months): the shared regime was stress
+
+
+def _stream(seed: int, scenario: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(scenario,))))
+
+
+def draw(spec: StressSpec, seed: int, first: int, n: int, months: int, *, independent: bool = False) -> Draws:
+    """Scenarios ``first`` … ``first + n - 1`` of a run (the same numbers whatever the split)."""
+    names = spec.names
+    u = np.empty((n, len(names)))
+    z = np.empty((n, months, 2))
+    reg = np.empty((n, months, 2))
+    for i in range(n):
+        rng = _stream(seed, first + i)
+        u[i] = rng.random(len(names))
+        z[i] = rng.standard_normal((months, 2))
+        reg[i] = rng.random((months, 2))
+    quantities = {name: (spec.curve.get(name) or spec.cells[name]).ppf(u[:, k]) for k, name in enumerate(names)}
+    copula = spec.copula.independent() if independent else spec.copula
+    shared = _regime(reg[:, :, 0], copula)
+    btc_regime = _regime(reg[:, :, 1], copula) if independent else shared
+    rho = np.where(shared, copula.rho_stress, copula.rho)
+    eps_gpu = z[:, :, 0]
+    eps_btc = rho * z[:, :, 0] + np.sqrt(1.0 - rho**2) * z[:, :, 1]
+    s_g, s_b = copula.sigma_gpu / math.sqrt(12), copula.sigma_btc / math.sqrt(12)
+    # log-returns with a mean of -s^2/2, so each month's multiplier averages 1 in the calm regime
+    log_gpu = s_g * eps_gpu - s_g**2 / 2 + np.where(shared, copula.stress_drift_gpu, 0.0)
+    gpu = np.exp(np.cumsum(log_gpu, axis=1) - log_gpu[:, :1])  # 1 in the first month
+    btc = None
+    if spec.btc_price0 is not None:
+        log_btc = (spec.btc_drift / 12 + s_b * eps_btc - s_b**2 / 2
+                   + np.where(btc_regime, copula.stress_drift_btc, 0.0))
+        btc = spec.btc_price0 * np.exp(np.cumsum(log_btc, axis=1) - log_btc[:, :1])
+    return Draws(np.arange(first, first + n), quantities, gpu, btc, shared)
+
+
+def _regime(u: FloatArray, copula: Copula) -> npt.NDArray[np.bool_]:
+    """A two-state chain per scenario (calm at the start): stress entered with ``p_enter``, left with
+    ``p_exit`` a month."""
+    out = np.zeros(u.shape, dtype=np.bool_)
+    state = np.zeros(u.shape[0], dtype=np.bool_)
+    for t in range(u.shape[1]):
+        state = np.where(state, u[:, t] >= copula.p_exit, u[:, t] < copula.p_enter)
+        out[:, t] = state
+    return out
+
+
+# -- the curve for many scenarios ------------------------------------------------------------------
+def lane_rents(rent_before: FloatArray, grid: PeriodGrid, params: CurveParams, changed: npt.NDArray[np.bool_],
+               anchor: int, index_mode: bool, draws: Draws, first_month: int) -> FloatArray:
+    """The re-priced rent row of every scenario, ``(n, periods)``: :func:`models.curves.rent_after` with
+    each scenario's draws applied (decline, price, floor, utilisation scale, launch shifts and steps,
+    and the monthly GPU shock on the spot price, before the floor). ``draws`` months start at
+    ``first_month`` (a month index) and cover the grid and the deal start."""
+    n = draws.ids.shape[0]
+    q = draws.quantities
+    assert params.start is not None
+    months = np.arange(first_month, first_month + draws.gpu_shock.shape[1])
+    one = np.ones((n, 1))
+    d = q["d"][:, None] if "d" in q else one * params.d
+    p0 = q["p0"][:, None] if "p0" in q else one * params.p0
+    floor = q["floor"][:, None] if "floor" in q else one * params.floor
+    shift = q.get("launch_jitter_months", np.zeros(n))[:, None]
+    step_scale = q.get("launch_step_scale", np.ones(n))[:, None]
+    t = months[None, :].astype(np.float64)
+    price = p0 * np.power(1.0 - d, (t - month_index(params.price_date)) / 12.0) * draws.gpu_shock
+    for launch in params.launches:
+        if launch.date <= params.price_date:
+            continue
+        m_k = _launch_month(launch) + shift
+        step = np.minimum(launch.step * step_scale, 0.999)
+        ramp = (t >= m_k).astype(np.float64) if params.ramp_months == 0 else \
+            np.clip((t - m_k) / params.ramp_months, 0.0, 1.0)
+        price = price * (1.0 - step * ramp)
+    spot = np.maximum(floor, price)
+    m = months - month_index(params.start)
+    years = np.clip(m // 12, 0, len(params.util) - 1)
+    util = np.asarray(params.util)[years][None, :] * q.get("util_scale", np.ones(n))[:, None]
+    util = np.clip(util, 0.0, 1.0)
+    share = np.where((m >= 0) & (m < params.contract_months), params.c, 0.0)[None, :]
+    realised = share * params.p_contract + (1.0 - share) * util * spot
+    out = np.tile(rent_before, (n, 1))
+    if index_mode:
+        start = int(month_index(params.start) - first_month)
+        index = realised / realised[:, start:start + 1]
+        means = np.stack([period_means(row, first_month, grid) for row in index])
+        new = rent_before[anchor] * means / means[:, anchor:anchor + 1]
+    else:
+        assert params.gpus is not None
+        days = np.array([days_in_month(int(x)) for x in months], dtype=np.float64)
+        revenue = 24.0 * days[None, :] * realised
+        lo = grid.first_month - first_month
+        hi = grid.last_month - first_month + 1
+        sums = np.stack([revenue[:, a:b].sum(axis=1) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)], axis=1)
+        new = params.unit_scale * params.gpus * sums
+    out[:, changed] = new[:, changed]
+    return out
+
+
+def _launch_month(launch: Launch) -> int:
+    m = month_index(launch.date)
+    return m if launch.date.day == 1 else m + 1
+
+
+def margin_calls(btc_price: FloatArray, terms: MarginTerms) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Each scenario-month's margin call and liquidation, ``(calls, liquidations)`` of shape (n, months):
+    a call while LTV = loan / (BTC pledged x price) is at or above ``call_ltv``; a liquidation when LTV
+    reaches ``liquidation_ltv`` or a call lasts longer than ``cure_months``."""
+    ltv = terms.loan / (terms.btc_pledged * btc_price)
+    calls = ltv >= terms.call_ltv
+    run = np.zeros(calls.shape, dtype=np.int64)
+    for t in range(calls.shape[1]):
+        run[:, t] = np.where(calls[:, t], (run[:, t - 1] if t else 0) + 1, 0)
+    liquidations = (ltv >= terms.liquidation_ltv) | (run > terms.cure_months)
+    return calls, liquidations
