@@ -224,6 +224,7 @@ class Converter:
                                      start_new_session=True)
         self._answers: queue.Queue[Any] = queue.Queue()
         self._ready = False
+        self._current: Task | None = None  # the task being converted, whose temporary file a kill may leave
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -248,6 +249,7 @@ class Converter:
                 self.close()
                 return _failed(task, f"the converter process did not start (exit code {code})", 0.0), False
         started = time.perf_counter()
+        self._current = task
         try:
             assert self.proc.stdin is not None
             _write_frame(self.proc.stdin, task)
@@ -258,6 +260,7 @@ class Converter:
         except OSError:
             answer = EOFError()
         if isinstance(answer, Row):
+            self._current = None
             return answer, True
         code = self.proc.poll()
         self.close()
@@ -265,9 +268,15 @@ class Converter:
                        time.perf_counter() - started), False
 
     def close(self) -> None:
+        """Stop the process; a task it was killed in the middle of leaves no temporary file."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        if self._current is not None:
+            out = self._current.output
+            for leftover in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+            self._current = None
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 try:
@@ -304,6 +313,7 @@ def run_local(tasks: Sequence[Task], *, jobs: int = 1, timeout: float = DEFAULT_
         pending.put(item)
     rows: list[Row | None] = [None] * len(tasks)
     lock = threading.Lock()
+    live: list[Converter] = []  # stopped at once if the run is interrupted (Ctrl-C)
 
     def work() -> None:
         converter: Converter | None = None
@@ -313,7 +323,10 @@ def run_local(tasks: Sequence[Task], *, jobs: int = 1, timeout: float = DEFAULT_
                     i, task = pending.get_nowait()
                 except queue.Empty:
                     return
-                converter = converter or Converter()
+                if converter is None:
+                    converter = Converter()
+                    with lock:
+                        live.append(converter)
                 row, alive = converter.run(task, timeout)
                 if not alive:
                     converter = None
@@ -328,8 +341,16 @@ def run_local(tasks: Sequence[Task], *, jobs: int = 1, timeout: float = DEFAULT_
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(jobs, max(len(tasks), 1)))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:  # Ctrl-C: no converter finishes a file after the run has stopped
+        while not pending.empty():
+            pending.get_nowait()
+        with lock:
+            for converter in live:
+                converter.close()
+        raise
     return [row for row in rows if row is not None]
 
 

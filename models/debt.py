@@ -121,11 +121,13 @@ def max_annuity_loan(cfads: npt.ArrayLike, rate_per_period: float, target_dscr: 
     """The largest level-annuity loan over the CFADS periods whose DSCR never falls below the target.
 
     The level payment may not exceed ``min_t CFADS_t / target``; the loan is that payment's present
-    value (numpy-financial's PV, sign flipped).
+    value at the loan rate.
     """
     cf = np.asarray(cfads, dtype=np.float64)
     if cf.ndim != 1 or cf.size == 0 or not np.all(np.isfinite(cf)):
         raise ValueError("cfads: need one finite number per period of the loan life")
     payment = max(float(cf.min()), 0.0) / target_dscr
     r = _rate(rate_per_period)
-    return payment * cf.size if abs(r) < 1e-12 else float(-npf.pv(r, cf.size, payment))
+    # the present value of the level payment: the discount factors summed (numpy-financial's PV loses
+    # digits for rates near zero, where this stays exact)
+    return float(payment * np.cumprod(np.full(cf.size, 1.0 / (1.0 + r))).sum())

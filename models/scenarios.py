@@ -236,9 +236,10 @@ def _dist(name: str, table: Any) -> Distribution:
     extra = sorted(set(table) - known)
     if extra:
         raise ValueError(f"vary.{name}: unknown key {extra[0]!r}; known: {', '.join(sorted(known))}")
+    numbers = {k: float(v) for k, v in table.items() if k not in ("dist", "source")}
     try:
-        return Distribution(**{k: float(v) if k not in ("dist", "source") else str(v) for k, v in table.items()})
-    except ValueError as exc:
+        return Distribution(str(table.get("dist", "")), source=str(table.get("source", "")), **numbers)
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"vary.{name}: {exc}") from None
 
 
@@ -248,15 +249,20 @@ def _spec_from(doc: dict[str, Any], name: str) -> StressSpec:
     cells = {k: _dist(k, v) for k, v in vary.items() if "!" in k}
     shocks = doc.get("shocks", {})
     try:
-        copula = Copula(**{k: (str(v) if k == "source" else float(v)) for k, v in shocks.items()})
-    except TypeError as exc:
+        copula = Copula(source=str(shocks.get("source", "")),
+                        **{k: float(v) for k, v in shocks.items() if k != "source"})
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"shocks: {exc}") from None
     btc = doc.get("btc", {})
     margin_doc = doc.get("margin")
     margin = None
     if margin_doc is not None:
-        margin = MarginTerms(**{k: (int(v) if k == "cure_months" else str(v) if k == "source" else float(v))
-                                for k, v in margin_doc.items()})
+        try:
+            margin = MarginTerms(float(margin_doc["loan"]), float(margin_doc["btc_pledged"]),
+                                 float(margin_doc.get("call_ltv", 0.70)), float(margin_doc.get("liquidation_ltv", 0.80)),
+                                 int(margin_doc.get("cure_months", 1)), str(margin_doc.get("source", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"margin: {exc}") from None
     refinancing = doc.get("refinancing", {}).get("date")
     return StressSpec(
         name=str(doc.get("name", name)), preset=str(doc.get("preset", "h100-stress")),

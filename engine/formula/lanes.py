@@ -30,7 +30,7 @@ import numpy_financial as npf
 
 from engine.formula.evaluate import Evaluation
 from engine.refs import parse_area, quote_sheet
-from engine.values import ERROR_CODES, CellValue, ExcelError, date_to_serial, serial_to_date
+from engine.values import ERROR_CODES, ExcelError, date_to_serial, serial_to_date
 
 Key = tuple[str, int, int]
 NUM, TEXT, BOOL, ERROR, BLANK = 0, 1, 2, 3, 4
@@ -449,7 +449,8 @@ def _numeric_unary(fn: Callable[..., np.ndarray]) -> Callable[..., Value]:
 
 def _excel_round(x: np.ndarray, digits: np.ndarray) -> np.ndarray:
     scale = np.power(10.0, np.trunc(digits))
-    return np.sign(x) * np.floor(np.abs(x) * scale + 0.5) / scale
+    out: np.ndarray = np.sign(x) * np.floor(np.abs(x) * scale + 0.5) / scale
+    return out
 
 
 def _kind_test(test: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Value]:
@@ -482,7 +483,8 @@ def _finance(name: str, args: list[Value], n: int) -> Value:
         raise NotVectorisable(f"{name}'s payment timing varies by scenario")
 
     def compute(*nums: np.ndarray) -> np.ndarray:
-        return np.asarray(fn(*nums[:arity + 1], when="begin" if (when or 0.0) else "end"), dtype=np.float64)
+        out: np.ndarray = np.asarray(fn(*nums[:arity + 1], when="begin" if (when or 0.0) else "end"), dtype=np.float64)
+        return out
 
     return _numeric_unary(compute)(*full[:arity + 1], n=n)
 
@@ -491,8 +493,8 @@ def _index(table: list[Value], shape: tuple[int, int], pos: list[Value], where: 
     if any(isinstance(p, Lanes) for p in pos):
         raise NotVectorisable(f"{_cell(where)}: INDEX at a position that varies by scenario")
     rows, cols = shape
-    r = int(pos[0]) if pos and isinstance(pos[0], float) else 1  # type: ignore[arg-type]
-    c = int(pos[1]) if len(pos) > 1 and isinstance(pos[1], float) else 1  # type: ignore[arg-type]
+    r = int(pos[0]) if pos and isinstance(pos[0], float) else 1
+    c = int(pos[1]) if len(pos) > 1 and isinstance(pos[1], float) else 1
     if rows == 1 and len(pos) == 1:
         r, c = 1, r
     if not (1 <= r <= rows and 1 <= c <= cols):
@@ -516,7 +518,7 @@ def _match(look: Value, table: list[Value], how: Value, where: Key) -> Value:
     return ExcelError("#N/A") if best is None else float(best)
 
 
-def _same_scalar(a: CellValue, b: Value) -> bool:
+def _same_scalar(a: Value, b: Value) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
     return a == b and type(a) is type(b)

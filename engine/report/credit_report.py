@@ -91,7 +91,7 @@ class CreditReport:
     def summary_part(self) -> str:
         """The Credit_Summary part (after :meth:`add_summary`)."""
         assert self._layout is not None, "add_summary first"
-        return self._layout.part
+        return str(self._layout.part)
 
     @property
     def collateral_shown(self) -> bool:

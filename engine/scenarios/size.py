@@ -23,10 +23,10 @@ from scipy.optimize import brentq
 
 from engine.errors import ParameterError
 from engine.refs import CellRef
-from engine.report.metrics import rate_per_period
 from engine.scenarios.knobs import min_dscr
 from engine.scenarios.loan import loan_inputs
 from engine.session import ModelSession
+from models.credit import rate_per_period
 from models.debt import sculpted_capacity
 
 _MAX_STEPS = 60  # doublings or halvings while bracketing: a factor of 2**60 either way
@@ -127,8 +127,10 @@ def _capacity(session: ModelSession, target: float) -> float | None:
     """The sculpted capacity of the session's CFADS over the periods with debt service (None without the
     lines or a rate)."""
     lines = session.lines()
-    rate = rate_per_period(lines)
-    if lines.cfads is None or lines.debt_service is None or rate is None:
+    if lines.cfads is None or lines.debt_service is None or lines.interest is None or lines.closing_balance is None:
+        return None
+    rate = rate_per_period(lines.interest, lines.closing_balance)
+    if rate is None:
         return None
     life = np.nan_to_num(lines.debt_service) > 0
     if not life.any():
