@@ -25,6 +25,7 @@ from engine.errors import (
     MalformedWorkbookError,
     NotAWorkbookError,
     OutputError,
+    OutputExistsError,
     ParameterError,
     ProfileError,
     ReconciliationError,
@@ -52,7 +53,7 @@ _LAZY = {
 __all__ = [
     "CollateralChoice", "ConsistencyError", "ConversionResult", "CurveChoice", "Detection", "DetectionError",
     "EvaluationError", "ExternalLinkError", "FileMissingError", "GpuCreditError", "InputFileError", "Limits",
-    "MalformedWorkbookError", "NotAWorkbookError", "OutputError", "ParameterError", "ProfileError",
+    "MalformedWorkbookError", "NotAWorkbookError", "OutputError", "OutputExistsError", "ParameterError", "ProfileError",
     "ReconciliationError", "RentRowError", "TemplateError", "TemplateProfile", "UnsafeWorkbookError",
     "UnsupportedFeatureError", "UnsupportedFunctionError", "WorkbookTooLargeError", "convert", "inspect",
     "read_profile",

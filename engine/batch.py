@@ -19,10 +19,7 @@ workers (a shared filesystem).
 from __future__ import annotations
 
 import atexit
-import csv
 import glob
-import io
-import json
 import os
 import pickle
 import queue
@@ -31,19 +28,25 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from enum import StrEnum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from engine.convert import CurveChoice, default_output
-from engine.report.metric_table import METRICS
+from engine.convert import CurveChoice
 from engine.errors import GpuCreditError, ParameterError
+from engine.report.batch_summary import COLUMNS, METRIC_KEYS, Row, RowStatus, check_summary_path, summary_frame
+from engine.report.batch_summary import write_summary
+from engine.xlsx.save import default_output, make_folder
 
 DEFAULT_TIMEOUT = 300.0  # seconds per file
 STARTUP_TIMEOUT = 120.0  # seconds for a converter process to import the engine
 SUFFIXES = (".xlsx", ".xlsm")
+_PATTERN_CHARS = "*?["
+
+__all__ = ["COLUMNS", "DEFAULT_TIMEOUT", "METRIC_KEYS", "Row", "RowStatus", "Task", "check_summary_path",
+           "convert_task", "expand_inputs", "memo_path", "plan", "run_batch", "run_dask", "run_local", "summary_frame",
+           "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -57,71 +60,23 @@ class Task:
     memo: bool = False  # also write STEM.memo.md beside the output
 
 
-class RowStatus(StrEnum):
-    """How one file of a batch went."""
-
-    OK = "ok"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the batch summary; ``before`` and ``after`` hold every metric of the one metric table
-    (``engine/report/metric_table.py``) as ``--json`` gives it (:meth:`flat` spreads them into columns)."""
-
-    file: str
-    status: RowStatus
-    error: str = ""
-    rent_cells: str = ""
-    money_unit: str | None = None
-    security: str | None = None
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    headline: str = ""
-    warnings: str = ""
-    reconciled_share: float | None = None  # share of Excel's cached values the engine reproduced
-    unverified: int | None = None  # cells the rent reaches that did not reconcile (accepted)
-    output: str = ""
-    memo: str = ""
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status is RowStatus.OK
-
-    def flat(self) -> dict[str, Any]:
-        """The row as the summary's columns: each metric as ``KEY_before`` and ``KEY_after``."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in ("before", "after"):
-                continue
-            out[f.name] = getattr(self, f.name)
-            if f.name == "security":
-                for state in ("before", "after"):
-                    values = getattr(self, state) or {}
-                    out.update({f"{key}_{state}": values.get(key) for key in METRIC_KEYS})
-        return out
-
-
-METRIC_KEYS = tuple(metric.key for metric in METRICS)
-COLUMNS = tuple(Row(file="", status=RowStatus.OK).flat())
-
-
 # --------------------------------------------------------------------------- inputs
 
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     """Files from paths, folders (their ``.xlsx``/``.xlsm``, not outputs ``*.gpu.*``) and globs.
 
-    A path that matches nothing is kept, so the batch reports it as a failed file.
+    A path that exists is a file or a folder, never a pattern (``deal [v2].xlsx`` is that file).
+    An input that yields nothing — a missing file, a pattern no file matches, a folder without
+    templates — is kept as it is, so the batch reports it as a failed row naming it.
     """
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if _is_template(p))
-        elif any(ch in str(item) for ch in "*?["):
-            found = sorted(Path(p) for p in glob.glob(str(item), recursive=True) if _is_template(Path(p)))
+            found = sorted(p for p in path.iterdir() if _is_template(p)) or [path]
+        elif not path.exists() and any(ch in str(item) for ch in _PATTERN_CHARS):
+            found = sorted(Path(p) for p in glob.glob(str(item), recursive=True) if _is_template(Path(p))) or [path]
         else:
             found = [path]
         out += [p for p in found if p not in out]
@@ -163,18 +118,21 @@ def convert_task(task: Task) -> Row:
     from engine.convert import convert
 
     started = time.perf_counter()
+    if task.input.is_dir():
+        return _failed(task, "the folder holds no .xlsx/.xlsm templates", 0.0)
+    if not task.input.exists() and any(ch in str(task.input) for ch in _PATTERN_CHARS):
+        return _failed(task, "no such file, and no .xlsx/.xlsm file matches it as a pattern", 0.0)
     try:
         result = convert(task.input, task.output, curve=task.curve, force=task.force,
                          memo=memo_path(task.output) if task.memo else None)
     except GpuCreditError as exc:
-        return Row(file=str(task.input), status=RowStatus.FAILED, error=exc.one_line(),
-                   seconds=time.perf_counter() - started)
+        return _failed(task, exc.one_line(), time.perf_counter() - started, prefixed=True)
     except Exception as exc:  # noqa: BLE001 - the worker boundary: a bug in one file must not stop the batch
-        return Row(file=str(task.input), status=RowStatus.FAILED,
-                   error=f"{task.input.name}: internal error {type(exc).__name__}: {exc}; please report it",
-                   seconds=time.perf_counter() - started)
+        return _failed(task, f"internal error {type(exc).__name__}: {exc}; please report it",
+                       time.perf_counter() - started)
     doc = result.to_json()
-    return Row(file=str(task.input), status=RowStatus.OK, rent_cells=_span(result.rent_cells),
+    return Row(file=str(task.input), status=RowStatus.OK, preset=task.curve.preset, mode=task.curve.mode.value,
+               rent_cells=_span(result.rent_cells),
                money_unit=doc["money_unit"]["unit"], security=doc["security"]["kind"],
                before=doc["metrics"]["before"], after=doc["metrics"]["after"], headline=result.headline,
                warnings="; ".join(result.warnings),
@@ -189,8 +147,11 @@ def _span(cells: Sequence[Any]) -> str:
     return format_range(tuple(cells)) if cells else ""
 
 
-def _failed(task: Task, message: str, seconds: float) -> Row:
-    return Row(file=str(task.input), status=RowStatus.FAILED, error=f"{task.input.name}: {message}", seconds=seconds)
+def _failed(task: Task, message: str, seconds: float, *, prefixed: bool = False) -> Row:
+    """A failed row; ``message`` gets the file name in front unless it already starts with it."""
+    return Row(file=str(task.input), status=RowStatus.FAILED,
+               error=message if prefixed else f"{task.input.name}: {message}", preset=task.curve.preset,
+               mode=task.curve.mode.value, seconds=seconds)
 
 
 # --------------------------------------------------------------------------- the converter process
@@ -427,55 +388,10 @@ def run_batch(tasks: Sequence[Task], *, jobs: int = 1, scheduler: str | Any | No
     if timeout <= 0:
         raise ParameterError("--timeout must be a positive number of seconds")
     for folder in {task.output.parent for task in tasks}:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
     if scheduler is not None:
         return run_dask(tasks, scheduler=scheduler, timeout=timeout, on_row=on_row)
     return run_local(tasks, jobs=jobs, timeout=timeout, on_row=on_row)
-
-
-# --------------------------------------------------------------------------- the summary
-
-
-def write_summary(rows: Iterable[Row], path: Path) -> None:
-    """The summary table as ``.csv``, ``.json`` or ``.xlsx`` (by the file's suffix)."""
-    rows = list(rows)
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        data = json.dumps([row.flat() for row in rows], indent=1).encode()
-    elif suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(row.flat() for row in rows)
-        data = buffer.getvalue().encode()
-    elif suffix == ".xlsx":
-        data = _summary_xlsx(rows)
-    else:
-        raise ParameterError(f"--summary {path.name}: use a .xlsx, .csv or .json file")
-    from engine.xlsx.save import write_atomic
-
-    write_atomic(data, path, force=True)
-
-
-def _summary_xlsx(rows: list[Row]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.worksheets[0]
-    ws.title = "Batch summary"
-    ws.append(list(COLUMNS))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        flat = row.flat()
-        ws.append([flat[name] for name in COLUMNS])
-    ws.freeze_panes = "A2"
-    for letter, width in zip("ABCD", (40, 8, 80, 24)):
-        ws.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
 
 
 if __name__ == "__main__":

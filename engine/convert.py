@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import GpuCreditError, OutputError, ParameterError
+from engine.errors import GpuCreditError, ParameterError
 from engine.formula.datatables import evaluate_tables
 from engine.formula.evaluate import evaluate
 from engine.formula.reconcile import reconcile as reconcile_workbook
@@ -22,15 +22,10 @@ from engine.session import ModelSession
 from engine.template.detect.report import Detection
 from engine.template.profile import TemplateProfile
 from engine.xlsx.load import Limits, load
+from engine.xlsx.save import check_output, check_workbook_output, default_output
 
 __all__ = ["DEFAULT_PRESET", "CollateralChoice", "ConversionResult", "CurveChoice", "convert", "default_output",
            "inspect"]
-
-
-def default_output(path: Path) -> Path:
-    """``deal.xlsx`` → ``deal.gpu.xlsx`` beside it (``.xlsm`` stays ``.xlsm``)."""
-    suffix = path.suffix.lower() if path.suffix.lower() in (".xlsx", ".xlsm") else ".xlsx"
-    return path.with_name(f"{path.stem}.gpu{suffix}")
 
 
 def convert(
@@ -53,10 +48,10 @@ def convert(
     out_path = Path(out) if out is not None else default_output(path)
     if out_path.resolve() == path.resolve():
         raise ParameterError("the output would overwrite the input; choose another output path", path=path)
-    if out_path.exists() and not force:  # before any work: the whole conversion would be wasted
-        raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
-    if memo is not None and Path(memo).exists() and not force:
-        raise OutputError("memo file exists; pass --force to overwrite it", path=memo)
+    # before any work: a folder, a name Excel would not open, an existing file without force
+    check_workbook_output(path, out_path, force=force)
+    if memo is not None:
+        check_output(Path(memo), force=force, what="memo file")
     session = ModelSession.open(path, curve=curve, profile=profile, limits=limits,
                                 accept_unreconciled=accept_unreconciled)
     return session.write(out_path, force=force, memo=memo)

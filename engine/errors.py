@@ -22,7 +22,8 @@ Only the CLI (and the xlwings shell) print them; library code raises.
     │   └── ReconciliationError         the engine does not reproduce Excel's cached values
     ├── ConsistencyError                a recomputed number disagrees with the model (a bug guard)
     ├── ParameterError (ValueError)     a bad curve parameter, preset or mode
-    └── OutputError                     the output exists (no --force) or cannot be written
+    └── OutputError                     the output cannot be written where it was asked for
+        └── OutputExistsError           the output exists and overwriting was not asked for
 """
 
 from __future__ import annotations
@@ -148,4 +149,14 @@ class ParameterError(GpuCreditError, ValueError):
 
 
 class OutputError(GpuCreditError):
-    """The output path exists (and --force was not given) or cannot be written."""
+    """The output path cannot be written: a folder, a name Excel cannot open, a folder that is missing or locked."""
+
+
+class OutputExistsError(OutputError):
+    """The output exists and overwriting it was not asked for.
+
+    The message names the Python argument (``force=True``); the command line says ``--force`` instead.
+    """
+
+    def __init__(self, what: str, *, path: str | Path) -> None:
+        super().__init__(f"{what} exists; pass force=True to overwrite it", path=path)

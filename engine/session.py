@@ -19,7 +19,6 @@ import numpy as np
 from engine.errors import (
     ConsistencyError,
     GpuCreditError,
-    OutputError,
     ParameterError,
     ProfileError,
     RentRowError,
@@ -48,7 +47,7 @@ from engine.template.timeline import read_grid
 from engine.values import CellValue, ExcelError
 from engine.xlsx.load import Limits, Source, load
 from engine.xlsx.package import Package
-from engine.xlsx.save import prepare_for_recalc_on_open, write_atomic
+from engine.xlsx.save import check_output, check_workbook_output, prepare_for_recalc_on_open, write_atomic
 from engine.xlsx.sheet import sheet_of
 from models.credit import CreditMetrics
 from models.curves import (
@@ -313,10 +312,9 @@ class ModelSession:
         path = self.source.path
         if out_path.resolve() == path.resolve():
             raise ParameterError("the output would overwrite the input; choose another output path", path=path)
-        if out_path.exists() and not force:
-            raise OutputError("output file exists; pass --force to overwrite it", path=out_path)
-        if memo is not None and memo.exists() and not force:
-            raise OutputError("memo file exists; pass --force to overwrite it", path=memo)
+        check_workbook_output(path, out_path, force=force)
+        if memo is not None:
+            check_output(memo, force=force, what="memo file")
         if self._written:
             raise ParameterError("this model session was already written; open a new one")
         self._written = True

@@ -24,7 +24,8 @@ class CollateralChoice:
     """Collateral parameters: the preset's, then the profile's fleet, then explicit overrides.
 
     ``overrides`` may hold ``kind`` (what secures the loan: :class:`~models.params.SecurityKind`), as
-    ``--collateral kind=site`` gives it; the rest are :class:`~models.collateral.CollateralParams` names.
+    ``--collateral kind=site`` gives it; the rest are :class:`~models.collateral.CollateralParams` names,
+    with values or texts as ``--collateral`` takes them (``{"h_liq": "auction"}``).
     """
 
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -34,19 +35,30 @@ class CollateralChoice:
         kind = self.overrides.get("kind")
         return None if kind is None else SecurityKind.parse(str(kind))
 
+    def check(self, preset: str) -> None:
+        """Raise :class:`ParameterError` now for an unknown preset, kind or override."""
+        try:
+            _ = self.kind
+        except ValueError as exc:
+            raise ParameterError(f"collateral {exc}") from exc
+        self._apply(preset, {})
+
     def params(self, preset: str, profile: TemplateProfile, grid: PeriodGrid,
                gpus: float | None = None) -> CollateralParams:
         """``gpus``: the fleet the rent curve uses (profile or ``--set gpus``), if any."""
-        try:
-            base = get_preset(preset).collateral
-        except UnknownPresetError as exc:
-            raise ParameterError(str(exc)) from exc
         deal: dict[str, Any] = {"valuation_date": grid.starts[0]}
         if gpus is not None:
             deal["gpus"] = gpus
         if profile.cost_per_gpu is not None:
             deal["cost_per_gpu"] = profile.cost_per_gpu
-        try:  # the Python API may pass texts ("none" for launches) as the CLI does
+        return self._apply(preset, deal)
+
+    def _apply(self, preset: str, deal: dict[str, Any]) -> CollateralParams:
+        try:
+            base = get_preset(preset).collateral
+        except UnknownPresetError as exc:
+            raise ParameterError(str(exc)) from exc
+        try:  # the Python API may pass texts ("none" for launches, "auction" for h_liq) as the CLI does
             overrides = {k: COLLATERAL.parse(k, v) for k, v in self.overrides.items() if k != "kind"}
             return base.with_overrides(**{**deal, **overrides})
         except (TypeError, ValueError) as exc:
@@ -57,9 +69,12 @@ class CollateralChoice:
 class CurveChoice:
     """Which curve to apply: a preset, parameter overrides, launches and the mode.
 
-    ``launches`` None keeps the preset's launches; an empty tuple means none. ``anchor`` (a period
-    number, 1 = the first, or a date in the period), ``contracted_until`` and ``releasing_gap_months``
-    override the profile's ``[rent]`` fields (DESIGN §3).
+    ``overrides`` maps parameter names to values or to texts as the command line takes them
+    (``{"util": "0.9,0.8", "d": "0.3"}``). ``launches`` None keeps the preset's launches; an empty
+    tuple means none. ``anchor`` (a period number, 1 = the first, or a date in the period),
+    ``contracted_until`` and ``releasing_gap_months`` override the profile's ``[rent]`` fields
+    (``docs/curve.md``). Checked when it is made: an unknown preset (with the closest name) or a bad
+    override is a :class:`ParameterError` before any file is read.
     """
 
     preset: str = DEFAULT_PRESET
@@ -71,12 +86,12 @@ class CurveChoice:
     contracted_until: dt.date | None = None
     releasing_gap_months: int | None = None
 
+    def __post_init__(self) -> None:
+        self._curve({})  # an unknown preset (with the closest name) or a bad override, before any file is read
+        self.collateral.check(self.preset)
+
     def params(self, profile: TemplateProfile, money_scale: float | None = None) -> CurveParams:
         """The curve's parameters; ``money_scale`` (dollars → the template's unit) is the default ``unit_scale``."""
-        try:
-            base = get_preset(self.preset).curve
-        except UnknownPresetError as exc:
-            raise ParameterError(str(exc)) from exc
         deal: dict[str, Any] = {}
         if profile.gpus is not None:
             deal["gpus"] = profile.gpus
@@ -88,6 +103,13 @@ class CurveChoice:
                 abs(float(str(CURVE.parse("unit_scale", given))) - scale) > 1e-12 * scale:
             raise ParameterError(f"--set unit_scale={given} contradicts the profile's [deal] unit = "
                                  f"\"{profile.unit.label}\" (unit_scale {scale!r}); keep one of them")
+        return self._curve(deal)
+
+    def _curve(self, deal: dict[str, Any]) -> CurveParams:
+        try:
+            base = get_preset(self.preset).curve
+        except UnknownPresetError as exc:
+            raise ParameterError(str(exc)) from exc
         try:  # the Python API may pass texts ("0.9,0.8" for util) as the CLI does
             overrides = {key: CURVE.parse(key, value) for key, value in self.overrides.items()}
         except ValueError as exc:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.refs import CellRef
 from engine.report.credit_report import CreditReport
+from engine.report.frames import metrics_frame, period_frame, period_lines
 from models.collateral import CollateralParams
 from models.credit import CreditMetrics
 from models.curves import Contract, CurveParams, RentMode
 from models.periods import PeriodGrid
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_LISTED = ("rent_before", "rent_after", "dscr_before", "dscr_after")  # in --json in their own form already
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,27 @@ class ConversionResult:
     warnings: tuple[str, ...] = ()
     memo: Path | None = None
 
+    def lines(self) -> dict[str, list[float | None] | None]:
+        """Every per-period line of :data:`engine.report.frames.PERIOD_COLUMNS` (None: the template has none)."""
+        credit = self.credit
+        return period_lines(self.rent_before, self.rent_after, self.dscr_before, self.dscr_after,
+                            credit.inputs_before if credit is not None else None,
+                            credit.inputs_after if credit is not None else None)
+
+    def periods(self) -> pd.DataFrame:
+        """The per-period lines as a pandas DataFrame indexed by period end (``period_end``).
+
+        Columns: ``period_start`` and those of :data:`engine.report.frames.PERIOD_COLUMNS` the
+        template has — rent, CFADS, debt service, DSCR and closing balance before and after, and the
+        orderly and forced-sale collateral value where the deal has a fleet to value. Money is in the
+        template's unit (debt service positive); NaN where a cell holds no number.
+        """
+        return period_frame(self.grid.starts, self.grid.ends, self.lines())
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """The credit metrics as a DataFrame: one row per metric, columns ``before`` and ``after``."""
+        return metrics_frame(self.metrics_before, self.metrics_after)
+
     @property
     def headline(self) -> str:
         """The headline sentence Credit_Summary computes (live) for the converted workbook."""
@@ -65,6 +92,7 @@ class ConversionResult:
             "rent_before": [float(x) for x in self.rent_before],
             "rent_after": [float(x) for x in self.rent_after],
             "dscr_before": self.dscr_before, "dscr_after": self.dscr_after,
+            **{key: values for key, values in self.lines().items() if key not in _LISTED},
             "headline": self.headline,
             "money_unit": credit.money.to_json() if credit is not None else None,
             "security": credit.security.to_json() if credit is not None else None,

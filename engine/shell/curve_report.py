@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import OutputError, ParameterError
+from engine.xlsx.save import check_output
 from models.curves import CurveParams, Launch, MonthlyCurve, monthly_curve
 from models.periods import month_index, month_start
 from models.presets import get_preset
@@ -41,10 +42,7 @@ def rows(curve: MonthlyCurve) -> list[dict[str, Any]]:
 
 def write_png(curve: MonthlyCurve, params: CurveParams, preset: str, path: Path, *, force: bool) -> None:
     """Draw spot and realised $/GPU-hour (left axis) and the index (right axis) to ``path``."""
-    if path.exists() and not force:
-        raise OutputError("output file exists; pass --force to overwrite it", path=path)
-    if not path.parent.is_dir():
-        raise OutputError(f"output folder {path.parent} does not exist", path=path)
+    check_output(path, force=force, what="PNG file")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -375,7 +375,7 @@ def free_output(source: Path, taken_names: set[str] | frozenset[str] = frozenset
     `taken_names` are lower-case names of open workbooks: Excel cannot open two books of the
     same name, even from different folders.
     """
-    from engine.convert import default_output
+    from engine.xlsx.save import default_output
 
     first = default_output(source)
     for n in range(1, 1000):

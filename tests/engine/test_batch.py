@@ -122,6 +122,7 @@ def test_summary_formats(tmp_path):
     from engine.report.metric_table import METRICS
 
     assert all(f"{m.key}_{state}" in header for m in METRICS for state in ("before", "after"))
+    assert "preset" in header and "mode" in header
     proc = cli("batch", tmp_path / "missing.xlsx", "--out", tmp_path / "o", "--summary", tmp_path / "s.txt")
     assert proc.returncode == 1 and "use a .xlsx, .csv or .json" in proc.stderr
 

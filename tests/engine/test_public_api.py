@@ -15,6 +15,7 @@ SURFACE = {
     "UnsafeWorkbookError", "WorkbookTooLargeError", "ProfileError", "DetectionError", "TemplateError",
     "RentRowError", "ExternalLinkError", "EvaluationError", "UnsupportedFunctionError", "UnsupportedFeatureError",
     "ReconciliationError", "ConsistencyError", "ParameterError", "OutputError",
+    "OutputExistsError",
 }
 
 
