@@ -4,7 +4,8 @@
     python benchmarks/fuzz.py --cases 300 --seed 7   # a quick look
 
 Cases are drawn by the hypothesis strategies of ``tests/fuzz_cases.py`` (package, XML and cell
-mutations of the small shipped templates) and each runs in its own process, killed after
+mutations of the small shipped templates; every other case without the template's profile, so
+detection reads the mutated file) and each runs in its own process, killed after
 ``--time-limit`` seconds. Prints the counts of converted cases, clean errors by class, uncaught
 exceptions, cases over the time limit, crashed processes, changed inputs and left-over outputs; each
 non-clean case is listed with its mutation (replayable with ``fuzz_cases.mutated_bytes``) and
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import os
 import sys
 import tempfile
@@ -51,7 +53,8 @@ def draw_cases(count: int, seed: int) -> list[fuzz_cases.Mutation]:
         if len(drawn) == before:
             break
         seed += 1
-    return drawn[:count]
+    # exactly every other case without its profile, so detection reads half of the mutated files
+    return [dataclasses.replace(m, profile=i % 2 == 0) for i, m in enumerate(drawn[:count])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(scratch) / f"worker{threading.get_ident()}"  # one case at a time per thread
             data = fuzz_cases.mutated_bytes(mutation)
             return mutation, fuzz_cases.run_case(data, folder, template=mutation.template,
-                                                 time_limit_s=args.time_limit)
+                                                 time_limit_s=args.time_limit, profile=mutation.profile)
 
         with ThreadPoolExecutor(max_workers=args.workers) as pool:  # threads wait; each case is a process
             outcomes = list(pool.map(one, cases))
@@ -83,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = [(m, o) for m, o in outcomes if not _clean(m, o)]
     for line in machine_header():
         print(line)
-    print(f"cases:               {len(outcomes)} ({args.workers} workers, {args.time_limit:g} s limit, "
-          f"seed {args.seed}, drawn in {drawn_s:.1f} s)")
+    print(f"cases:               {len(outcomes)} ({sum(not m.profile for m, _ in outcomes)} without a profile; "
+          f"{args.workers} workers, {args.time_limit:g} s limit, seed {args.seed}, drawn in {drawn_s:.1f} s)")
     print(f"converted:           {kinds['converted']}")
     print(f"clean errors:        {kinds['error']}")
     for name, count in errors.most_common():

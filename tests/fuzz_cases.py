@@ -11,13 +11,15 @@ prints as something you can replay with :func:`mutated_bytes`. Three levels:
   delete raw bytes (which usually breaks well-formedness).
 - ``cell``: replace a formula with junk, a value with text or a bad type, move or remove a cell.
 
-The engine must convert each one or raise a :class:`engine.errors.GpuCreditError` subclass with a
+Half the cases are converted without the template's profile beside them, so detection reads the
+mutated workbook too. The engine must convert each one or raise a :class:`engine.errors.GpuCreditError` subclass with a
 one-line message naming the file; never another exception, never a hang, never a changed input,
 never an output left behind after an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import multiprocessing
@@ -71,10 +73,12 @@ class Mutation:
     op: str
     part: str
     args: tuple[Any, ...] = ()
+    profile: bool = True  # False: the template's profile is not beside it, so detection reads the mutated file
 
     def __str__(self) -> str:
         shown = ", ".join(repr(a)[:60] for a in self.args)
-        return f"{self.template}: {self.level}/{self.op} {self.part} ({shown})"
+        where = "" if self.profile else ", no profile"
+        return f"{self.template}: {self.level}/{self.op} {self.part} ({shown}){where}"
 
 
 @dataclass(frozen=True)
@@ -167,9 +171,11 @@ def cell_mutations(draw: st.DrawFn) -> Mutation:
     return Mutation(template, "cell", op, part, args)
 
 
-def mutations() -> st.SearchStrategy[Mutation]:
-    """Any mutation, the three levels equally likely."""
-    return st.one_of(package_mutations(), xml_mutations(), cell_mutations())
+@st.composite
+def mutations(draw: st.DrawFn) -> Mutation:
+    """Any mutation, the three levels equally likely; half of them without the profile beside the file."""
+    mutation = draw(st.one_of(package_mutations(), xml_mutations(), cell_mutations()))
+    return dataclasses.replace(mutation, profile=draw(st.booleans()))
 
 
 # -- applying a mutation ------------------------------------------------------------------------------
@@ -306,15 +312,18 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def run_case(data: bytes, folder: Path, *, template: str, time_limit_s: float = TIME_LIMIT_S) -> Outcome:
-    """Write ``data`` as ``folder/<template>.xlsx`` (its profile beside it) and convert it in a child process."""
+def run_case(data: bytes, folder: Path, *, template: str, time_limit_s: float = TIME_LIMIT_S,
+             profile: bool = True) -> Outcome:
+    """Write ``data`` as ``folder/<template>.xlsx`` (with ``profile``, its profile beside it; without,
+    detection finds the lines) and convert it in a child process."""
     import time
 
     folder.mkdir(parents=True, exist_ok=True)
     src = folder / f"{template}.xlsx"
     out = folder / f"{template}.out.xlsx"
     src.write_bytes(data)
-    shutil.copy2(TEMPLATES / f"{template}.toml", folder / f"{template}.toml")
+    if profile:
+        shutil.copy2(TEMPLATES / f"{template}.toml", folder / f"{template}.toml")
     digest = _sha(src)
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
@@ -338,7 +347,7 @@ def run_case(data: bytes, folder: Path, *, template: str, time_limit_s: float = 
         result = ("crashed", f"exit code {process.exitcode}", "the process died without a result", "")
     receiver.close()
     kind, error_class, message, trace = result
-    expected = {src.name, f"{template}.toml"} | ({out.name} if kind == "converted" else set())
+    expected = {src.name} | ({f"{template}.toml"} if profile else set()) | ({out.name} if kind == "converted" else set())
     left = {p.name for p in folder.iterdir()} - expected  # the output, or a temporary file, after a failure
     outcome = Outcome(kind, error_class, message, trace, input_unchanged=_sha(src) == digest,
                       output_left=bool(left), seconds=seconds)

@@ -23,6 +23,7 @@ from engine.errors import (
     WorkbookTooLargeError,
 )
 from engine.xlsx.package import NS_MAIN, Package, m
+from engine.xlsx.schema import CHECKED_TAGS, C, F, WORKSHEET, XPATH_CHECKS, attribute_problem, structure_problem
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO 2.3.4); names are UTF-16LE.
@@ -120,7 +121,7 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         # NotImplementedError: a directory entry claiming a zip version or encryption Excel never writes
-        raise NotAWorkbookError(f"not an Excel .xlsx/.xlsm workbook ({_short(exc)}); save it as .xlsx",
+        raise NotAWorkbookError(f"not an Excel .xlsx/.xlsm workbook ({brief(exc)}); save it as .xlsx",
                                 path=path) from exc
     _check_limits(infos, limits, path)
     names = {info.filename for info in infos}
@@ -133,7 +134,7 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
         # a corrupt member: bad CRC, a broken deflate stream, a header that disagrees with the directory
         # (zipfile raises NotImplementedError for a local header claiming encryption or a new zip version)
-        raise NotAWorkbookError(f"the workbook package is damaged ({_short(exc)}); re-save it in Excel",
+        raise NotAWorkbookError(f"the workbook package is damaged ({brief(exc)}); re-save it in Excel",
                                 path=path) from exc
     _refuse_dtds(package, path)
     damaged: Exception | None = None
@@ -150,11 +151,14 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
         if name.endswith((".xml", ".rels")):
             _check_part(package, name, sheet_names.get(name), links, limits, path)
     if damaged is not None:
-        raise NotAWorkbookError(f"the workbook package is damaged ({_short(damaged)}); re-save it in Excel",
+        raise NotAWorkbookError(f"the workbook package is damaged ({brief(damaged)}); re-save it in Excel",
                                 path=path) from damaged
     if workbook_root.tag != m("workbook"):
         raise NotAWorkbookError(f"part {workbook_part} is not a SpreadsheetML workbook; save it as .xlsx",
                                 path=path)
+    structure = structure_problem(package)
+    if structure is not None:
+        raise _malformed(*structure, path)
     if links:
         _refuse_external_names(workbook_root, links, path)
     pr = workbook_root.find(m("workbookPr"))
@@ -200,97 +204,10 @@ def _check_limits(infos: list[zipfile.ZipInfo], limits: Limits, path: Path) -> N
             f"(limit {limits.max_ratio:g}); refusing a possible zip bomb", path=path)
 
 
-_WORKSHEET = m("worksheet")
-_C, _F, _ROW, _XF, _SHEET, _NUMFMT, _CFRULE = (m("c"), m("f"), m("row"), m("xf"), m("sheet"), m("numFmt"),
-                                             m("cfRule"))
-_CELL_REF = re.compile(r"\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6}")
-_CELL_TYPES = frozenset(("n", "s", "str", "inlineStr", "b", "e", "d"))
-_FORMULA_TYPES = frozenset(("normal", "array", "shared", "dataTable"))
-_XF_IDS = ("numFmtId", "fontId", "fillId", "borderId", "xfId")
-_MAX_ID = 2**31 - 1
-
-
-def _whole(text: str | None, low: int, high: int) -> bool:
-    return text is not None and text.isdigit() and low <= int(text) <= high
-
-
-def _grid_ref(text: str) -> bool:
-    """``A1`` or ``A1:C9`` inside Excel's grid (XFD1048576)."""
-    for part in text.split(":", 1):
-        if not _CELL_REF.fullmatch(part):
-            return False
-        letters = part.replace("$", "").rstrip("0123456789")
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
-        if col > 16_384 or int(part.replace("$", "")[len(letters):]) > 1_048_576:
-            return False
-    return True
-
-
-def _attribute_problem(el: etree._Element) -> str | None:
-    """What is wrong with an attribute Excel always writes in one form (a cell address, a row number,
-    a style index, a formula kind); None when nothing is. Checked once here, so later steps can
-    trust the package."""
-    get = el.get
-    if el.tag == _C:
-        if get("r") is not None and not _grid_ref(get("r", "")) or ":" in get("r", ""):
-            return f"cell address r={get('r', '')[:20]!r}"
-        if get("s") is not None and not _whole(get("s"), 0, _MAX_ID):
-            return f"style index s={get('s', '')[:20]!r}"
-        if get("t") is not None and get("t") not in _CELL_TYPES:
-            return f"cell type t={get('t', '')[:20]!r}"
-    elif el.tag == _ROW:
-        if get("r") is not None and not _whole(get("r"), 1, 1_048_576):
-            return f"row number r={get('r', '')[:20]!r}"
-        if get("s") is not None and not _whole(get("s"), 0, _MAX_ID):
-            return f"row style s={get('s', '')[:20]!r}"
-    elif el.tag == _F:
-        if get("t") is not None and get("t") not in _FORMULA_TYPES:
-            return f"formula type t={get('t', '')[:20]!r}"
-        if get("si") is not None and not _whole(get("si"), 0, _MAX_ID):
-            return f"shared formula index si={get('si', '')[:20]!r}"
-        if get("ref") is not None and not _grid_ref(get("ref", "")):
-            return f"formula range ref={get('ref', '')[:20]!r}"
-        for key in ("r1", "r2"):
-            if get(key) is not None and not _grid_ref(get(key, "")):
-                return f"data table input {key}={get(key, '')[:20]!r}"
-    elif el.tag == _XF:
-        for key in _XF_IDS:
-            if get(key) is not None and not _whole(get(key), 0, _MAX_ID):
-                return f"style attribute {key}={get(key, '')[:20]!r}"
-    elif el.tag == _SHEET and get("sheetId") is not None and not _whole(get("sheetId"), 0, _MAX_ID):
-        return f"sheet id sheetId={get('sheetId', '')[:20]!r}"
-    elif el.tag == _NUMFMT and get("numFmtId") is not None and not _whole(get("numFmtId"), 0, _MAX_ID):
-        return f"number format id numFmtId={get('numFmtId', '')[:20]!r}"
-    elif el.tag == _CFRULE and get("priority") is not None and not _whole(get("priority"), 0, _MAX_ID):
-        return f"conditional format priority={get('priority', '')[:20]!r}"
-    return None
-
-
 _PARSE_WHOLE_BYTES = 8 * _MIB  # parts up to this size are parsed once, checked, and kept for later steps
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                                remove_blank_text=False)
 _NS = {"m": NS_MAIN}
-_DIGITS = (re.compile(r"(?:[0-9]{1,9}\n)*"), lambda v: _whole(v, 0, _MAX_ID))
-_CELL_OR_RANGE = r"[A-Z]{1,2}[1-9][0-9]{0,5}"
-_ATTRS: dict[str, tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...]] = {
-    # root element: (XPath, a regex all the values match when all is well, the exact per-value rule)
-    m("worksheet"): (
-        ("//m:c/@r", re.compile(rf"(?:{_CELL_OR_RANGE}\n)*"), lambda v: _grid_ref(v) and ":" not in v),
-        ("//m:c/@s | //m:row/@s | //m:f/@si | //m:cfRule/@priority", *_DIGITS),
-        ("//m:c/@t", re.compile(r"(?:(?:n|s|str|inlineStr|b|e|d)\n)*"), lambda v: v in _CELL_TYPES),
-        ("//m:row/@r", re.compile(r"(?:[1-9][0-9]{0,5}\n)*"), lambda v: _whole(v, 1, 1_048_576)),
-        ("//m:f/@t", re.compile(r"(?:(?:normal|array|shared|dataTable)\n)*"), lambda v: v in _FORMULA_TYPES),
-        ("//m:f/@ref | //m:f/@r1 | //m:f/@r2", re.compile(rf"(?:{_CELL_OR_RANGE}(?::{_CELL_OR_RANGE})?\n)*"),
-         _grid_ref),
-    ),
-    m("styleSheet"): (("//m:xf/@numFmtId | //m:xf/@fontId | //m:xf/@fillId | //m:xf/@borderId | //m:xf/@xfId "
-                       "| //m:numFmt/@numFmtId", *_DIGITS),),
-    m("workbook"): (("//m:sheet/@sheetId", *_DIGITS),),
-}
-
-
 def _strings(root: etree._Element, query: str) -> list[str]:
     found = root.xpath(query, namespaces=_NS)
     return [str(value) for value in found] if isinstance(found, list) else []
@@ -319,18 +236,18 @@ def _check_part(package: Package, name: str, sheet: str | None, links: dict[int,
 def _tree_ok(root: etree._Element, is_sheet: bool, links: dict[int, str], limits: Limits) -> bool:
     """Whether the parsed part passes every check :func:`_scan_part` makes (False: let it say why).
     A part the workbook lists as a sheet gets the worksheet checks whatever its root element says."""
-    kind = _WORKSHEET if is_sheet else root.tag
-    checks = _ATTRS.get(kind, ())
+    kind = WORKSHEET if is_sheet else root.tag
+    checks = XPATH_CHECKS.get(kind, ())
     if not checks:
         return True  # no cells, styles or sheet list: nothing beyond well-formedness to check
-    if kind == _WORKSHEET and float(cast(float, root.xpath("count(//m:c)", namespaces=_NS))) > \
+    if kind == WORKSHEET and float(cast(float, root.xpath("count(//m:c)", namespaces=_NS))) > \
             limits.max_cells_per_sheet:
         return False
     for query, fast, exact in checks:
         values = _strings(root, query)
         if values and not fast.fullmatch("\n".join(values) + "\n") and not all(exact(v) for v in values):
             return False
-    texts = _strings(root, "//m:f/text()") if kind == _WORKSHEET else []
+    texts = _strings(root, "//m:f/text()") if kind == WORKSHEET else []
     if texts and max(map(len, texts)) > limits.max_formula_length:
         return False
     return not (links and any("[" in text and _EXTERNAL_REF.search(_STRING_LITERAL.sub('""', text))
@@ -347,21 +264,18 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
     """
     where = sheet if sheet is not None else name
     cells = 0
-    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=(_C, _F, _ROW, _XF, _SHEET, _NUMFMT, _CFRULE), load_dtd=False,
+    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=CHECKED_TAGS, load_dtd=False,
                              no_network=True, resolve_entities=False, remove_comments=True)
     try:
         for _event, el in events:
-            problem = _attribute_problem(el)
+            problem = attribute_problem(el)
             if problem is not None:
-                where_cell = el.get("r") if el.tag == _C and problem.startswith("style") else None
-                raise MalformedWorkbookError(
-                    f"part {name} holds a {problem}, which Excel never writes; the file is damaged or was "
-                    "written by another program — re-save it in Excel", path=path,
-                    sheet=sheet, cell=where_cell[:20] if where_cell else None)
-            if el.tag == _F:
+                where_cell = el.get("r") if el.tag == C and problem.startswith("style") else None
+                raise _malformed(name, problem, path, sheet=sheet, cell=where_cell[:20] if where_cell else None)
+            if el.tag == F:
                 _check_formula(el, where, links, limits, path)
                 continue
-            if el.tag == _C:
+            if el.tag == C:
                 cells += 1
                 if cells > limits.max_cells_per_sheet:
                     raise WorkbookTooLargeError(
@@ -377,8 +291,15 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
                 f"part {name} declares a DTD or entities, which workbooks never need (possible XML bomb); "
                 "refusing it", path=path)
     except etree.XMLSyntaxError as exc:
-        raise NotAWorkbookError(f"part {name} is not well-formed XML ({_short(exc)}); the file is damaged, "
+        raise NotAWorkbookError(f"part {name} is not well-formed XML ({brief(exc)}); the file is damaged, "
                                 "re-save it in Excel", path=path) from exc
+
+
+def _malformed(part: str, problem: str, path: Path, *, sheet: str | None = None,
+               cell: str | None = None) -> MalformedWorkbookError:
+    return MalformedWorkbookError(f"part {part} holds a {problem}, which Excel never writes; the file is damaged or "
+                                  "was written by another program — re-save it in Excel", path=path, sheet=sheet,
+                                  cell=cell)
 
 
 def _check_formula(f_el: etree._Element, sheet: str, links: dict[int, str], limits: Limits, path: Path) -> None:
@@ -434,7 +355,7 @@ def _refuse_external_names(workbook_root: etree._Element, links: dict[int, str],
                                        cell=f"name {defined.get('name', '?')[:40]}")
 
 
-def _short(exc: BaseException) -> str:
+def brief(exc: BaseException) -> str:
     """An exception's message on one line and at most 200 characters (messages quote hostile input)."""
     text = " ".join(str(exc).split())
     return text if len(text) <= 200 else text[:197] + "..."

@@ -399,7 +399,8 @@ def test_ctrl_c_during_the_write_leaves_nothing(tmp_path, monkeypatch):
 @given(mutation=fuzz_cases.mutations())
 def test_a_mutated_template_converts_or_fails_cleanly(tmp_path, mutation):
     """Each case runs in its own process under a 10 s limit (see ``benchmarks/fuzz.py`` for 10,000)."""
-    outcome = fuzz_cases.run_case(fuzz_cases.mutated_bytes(mutation), tmp_path / "case", template=mutation.template)
+    outcome = fuzz_cases.run_case(fuzz_cases.mutated_bytes(mutation), tmp_path / "case", template=mutation.template,
+                                  profile=mutation.profile)
     assert outcome.kind in ("converted", "error"), f"{mutation}: {outcome.kind} {outcome.error_class}\n" \
                                                    f"{outcome.message}\n{outcome.traceback}"
     assert outcome.input_unchanged, str(mutation)

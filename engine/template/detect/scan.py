@@ -9,7 +9,8 @@ import datetime as dt
 import io
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import openpyxl
@@ -18,11 +19,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from engine.template.detect.report import Confidence, Detection, Finding
 from engine.template.detect.vocab import NAMES, normalise
-from engine.errors import DetectionError
+from engine.errors import DetectionError, MalformedWorkbookError
 from engine.formula.evaluate import Evaluation, to_cell_value
 from engine.refs import column_index, CellRef, parse_range
 from engine.values import CellValue, ExcelError
-from engine.xlsx.load import Source
+from engine.xlsx.load import Source, brief
 
 HEADER_DEPTH = 8  # rows above a column-wise timeline searched for a column's label
 
@@ -92,7 +93,7 @@ def line_label(sheet: Sheet, axis: str, index: int, first: int) -> tuple[str, Ce
     return " ".join(t for t, _ in texts), texts[-1][1]
 
 
-def _fill_from_cache(sheets: dict[str, Sheet], data: bytes, date1904: bool) -> None:
+def _fill_from_cache(sheets: dict[str, Sheet], source: Source) -> None:
     """Where the engine gives an error, use the value Excel cached, to *locate* lines only.
 
     Detection only decides where things are; convert still refuses a workbook whose cached
@@ -102,21 +103,44 @@ def _fill_from_cache(sheets: dict[str, Sheet], data: bytes, date1904: bool) -> N
               for title, sheet in sheets.items()}
     if not any(wanted.values()):
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    wb = _read_with_openpyxl(source, read_only=True, data_only=True)
     try:
         for title, keys in wanted.items():
             if not keys or title not in wb.sheetnames:
                 continue
             first, last = min(r for r, _ in keys), max(r for r, _ in keys)
-            rows = wb[title].iter_rows(min_row=first, max_row=last, max_col=max(c for _, c in keys), values_only=True)
+            with _openpyxl_reading(source):  # read-only mode parses the sheet while it is iterated
+                rows = list(wb[title].iter_rows(min_row=first, max_row=last, max_col=max(c for _, c in keys),
+                                                values_only=True))
             for i, row in enumerate(rows):
                 for j, raw in enumerate(row):
                     if (first + i, j + 1) in keys and raw is not None:
-                        sheets[title].values[(first + i, j + 1)] = to_cell_value(raw, date1904=date1904)
+                        sheets[title].values[(first + i, j + 1)] = to_cell_value(raw, date1904=source.date1904)
     finally:
         wb.close()
+
+
+# What openpyxl raises for a value it cannot read. Its reader is stricter than Excel's in places
+# (every attribute is type-checked), so a package that load() accepted can still be refused here.
+_OPENPYXL_REFUSALS = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, SyntaxError)
+
+
+@contextmanager
+def _openpyxl_reading(source: Source) -> Iterator[None]:
+    """Turn openpyxl's refusal of a part into the one-line damaged-workbook error."""
+    try:
+        with warnings.catch_warnings():  # openpyxl warns about parts it drops (images, extensions); we only read cells
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    except _OPENPYXL_REFUSALS as exc:
+        raise MalformedWorkbookError(
+            f"detection cannot read the workbook ({brief(exc)}); the file is damaged or was written by another "
+            "program — re-save it in Excel, or pass --profile to say where its lines are", path=source.path) from exc
+
+
+def _read_with_openpyxl(source: Source, **options: bool) -> openpyxl.Workbook:
+    with _openpyxl_reading(source):
+        return openpyxl.load_workbook(io.BytesIO(source.data), **options)
 
 
 def _defined_names(wb: openpyxl.Workbook) -> dict[str, tuple[str, tuple[CellRef, ...]]]:
@@ -148,12 +172,10 @@ class WorkbookScan:
         self.source = source
         self.ev = ev
         self.report = Detection(path=source.path)
-        with warnings.catch_warnings():  # openpyxl warns about parts it drops (images, extensions); we only read cells
-            warnings.simplefilter("ignore", UserWarning)
-            wb = openpyxl.load_workbook(io.BytesIO(source.data), read_only=False, data_only=False)
+        wb = _read_with_openpyxl(source, read_only=False, data_only=False)
         self.sheets = {ws.title: _snapshot(ws, ev) for ws in wb.worksheets}
         self.names = _defined_names(wb)
-        _fill_from_cache(self.sheets, source.data, source.date1904)
+        _fill_from_cache(self.sheets, source)
 
     def fail(self, message: str, sheet: str | None = None) -> DetectionError:
         return DetectionError(message, path=self.source.path, sheet=sheet)
