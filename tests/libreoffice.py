@@ -396,8 +396,8 @@ def render_sheet(src: Path, sheet: str, outdir: Path, *, dpi: int = 80, timeout:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def ink_share(png: Path) -> float:
-    """Share of pixels in a PNG that are not (near) white — 0 for a blank page."""
+def png_pixels(png: Path) -> tuple[int, int, list[bytearray], int]:
+    """``(width, height, rows, channels)`` of an 8-bit PNG: each row's bytes with the row filter undone."""
     import struct
     import zlib
 
@@ -418,7 +418,7 @@ def ink_share(png: Path) -> float:
     if bit_depth != 8:
         raise ValueError(f"{png}: {bit_depth}-bit PNG not supported")
     raw, stride = zlib.decompress(idat), width * channels
-    previous, inked = bytearray(stride), 0
+    previous, rows = bytearray(stride), []
     for row in range(height):
         start = row * (stride + 1)
         kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
@@ -435,6 +435,23 @@ def ink_share(png: Path) -> float:
                 p = left + up - up_left
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else up_left)) & 255
-        inked += sum(1 for x in range(0, stride, channels) if min(line[x:x + min(channels, 3)]) < 200)
+        rows.append(line)
         previous = line
+    return width, height, rows, channels
+
+
+def ink_share(png: Path) -> float:
+    """Share of pixels in a PNG that are not (near) white — 0 for a blank page."""
+    width, height, rows, channels = png_pixels(png)
+    inked = sum(1 for line in rows for x in range(0, width * channels, channels) if min(line[x:x + min(channels, 3)]) < 200)
     return inked / max(width * height, 1)
+
+
+def colour_pixels(png: Path, rgb: str, tolerance: int = 48) -> int:
+    """How many pixels of an RGB(A) PNG are within ``tolerance`` (per channel) of colour ``rgb`` (``"C00000"``)."""
+    width, _height, rows, channels = png_pixels(png)
+    if channels < 3:
+        return 0
+    want = [int(rgb[i:i + 2], 16) for i in (0, 2, 4)]
+    return sum(1 for line in rows for x in range(0, width * channels, channels)
+               if all(abs(line[x + k] - want[k]) <= tolerance for k in range(3)))

@@ -18,6 +18,10 @@ CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 NS_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 NS_XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+# Each series gets its colour written out: a chart that leaves it to the theme has none in a
+# workbook without a theme part (as LibreOffice saves them). Blue, red, dark grey: the first
+# series is "before", the second "after", the third a reference line (the covenant).
+PALETTE = ("2F75B5", "C00000", "404040", "70AD47", "7030A0", "ED7D31")
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,8 @@ def _chart_xml(chart: LineChart, axis_base: int) -> bytes:
     series = "".join(
         f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
         f"<c:tx><c:strRef><c:f>{escape(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
-        '<c:spPr><a:ln w="22225"/></c:spPr><c:marker><c:symbol val="none"/></c:marker>'
+        f'<c:spPr><a:ln w="22225"><a:solidFill><a:srgbClr val="{PALETTE[i % len(PALETTE)]}"/></a:solidFill>'
+        '</a:ln></c:spPr><c:marker><c:symbol val="none"/></c:marker>'
         f"<c:cat>{_categories(s, chart.category_format)}</c:cat>"
         f"<c:val><c:numRef><c:f>{escape(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
         '</c:val><c:smooth val="0"/></c:ser>'

@@ -113,23 +113,34 @@ _W3CDTF = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\
 _CORE_DATES = ("{http://purl.org/dc/terms/}created", "{http://purl.org/dc/terms/}modified")
 
 
+_WORKBOOK_TYPES = frozenset(f"application/vnd.{kind}.main+xml" for kind in (
+    "openxmlformats-officedocument.spreadsheetml.sheet", "openxmlformats-officedocument.spreadsheetml.template",
+    "ms-excel.sheet.macroEnabled", "ms-excel.template.macroEnabled"))
+
+
 def structure_problem(package: Package) -> tuple[str, str] | None:
     """``(part, problem)`` for the first entry of the package's structure Excel would never write, else None:
-    a content type without its attributes, a relationship without an id, type or target (or an id twice),
+    a content type without its attributes or none saying which part is the workbook, a relationship
+    without an id, type or target (or an id twice),
     a sheet without a name, an id or a relationship to its part, two sheets of one name, a document date
     that is not a date."""
+    workbook = package.workbook_part()
+    declared: set[str] = set()
     for el in package.xml("[Content_Types].xml"):
         needed = {f"{{{NS_CT}}}Default": ("Extension", "ContentType"),
                   f"{{{NS_CT}}}Override": ("PartName", "ContentType")}.get(el.tag, ())
         missing = [key for key in needed if not el.get(key)]
         if missing:
             return "[Content_Types].xml", f"content type entry without {missing[0]}"
+        if needed and (el.get("PartName") is None or el.get("PartName", "").lower() == "/" + workbook.lower()):
+            declared.add(el.get("ContentType", ""))
+    if not declared & _WORKBOOK_TYPES:
+        return "[Content_Types].xml", f"list of content types that does not say {workbook[:60]} is a workbook"
     for name in package.names():
         if name.endswith(".rels"):
             problem = _relationships_problem(package.xml(name))
             if problem is not None:
                 return name, problem
-    workbook = package.workbook_part()
     rels = {rid for rid, _t, _target, _m in package.relationships(workbook)}
     seen: set[str] = set()
     sheets = package.xml(workbook).find(m("sheets"))

@@ -41,6 +41,8 @@ FOUND = [
     Mutation("dc_lease_annual", "xml", "delete_attribute", "[Content_Types].xml", (2916, 13), profile=False),
     Mutation("dc_lease_annual", "xml", "inject_text", "docProps/core.xml", (6868, 20, "0\xa0\u0134"), profile=False),
     Mutation("gpu_ddtl_quarterly", "xml", "delete_attribute", "xl/workbook.xml", (6738, 0), profile=False),
+    # the same with seed 1: no content type said which part is the workbook
+    Mutation("gpu_ddtl_quarterly", "xml", "rename_element", "[Content_Types].xml", (3013, "v", False), profile=False),
 ]
 
 

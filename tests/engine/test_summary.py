@@ -7,20 +7,24 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
 from lxml import etree
 
-from conftest import TEMPLATE_NAMES, edit_cells
+from conftest import TEMPLATE_NAMES, TEMPLATES, edit_cells, parts_of, write_parts
 from engine.convert import CurveChoice, convert
 from engine.report.metric_table import METRICS
 from engine.report.summary import FIRST_METRIC_ROW, SHEET
+from engine.xlsx.charts import NS_A, NS_C, PALETTE
 from engine.xlsx.package import Package
-from libreoffice import ink_share, recalculate, render_sheet
+from libreoffice import colour_pixels, ink_share, recalculate, render_sheet
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +165,39 @@ def test_summary_renders_with_its_charts(stressed, tmp_path):
     with zipfile.ZipFile(output) as zf:
         assert etree.fromstring(zf.read(part)).find("{*}drawing") is not None
     assert json.dumps(stressed["gpu_ddtl_quarterly"][0].to_json())  # JSON-ready
+
+
+def _without_theme(src: Path, target: Path) -> Path:
+    """``src`` with its theme part gone, as LibreOffice saves an .xlsx."""
+    parts = parts_of(src)
+    del parts["xl/theme/theme1.xml"]
+    parts["xl/_rels/workbook.xml.rels"] = re.sub(rb"<Relationship [^>]*/theme[^>]*/>", b"",
+                                                 parts["xl/_rels/workbook.xml.rels"])
+    parts["[Content_Types].xml"] = re.sub(rb"<Override [^>]*theme[^>]*/>", b"", parts["[Content_Types].xml"])
+    assert b"theme" not in parts["xl/_rels/workbook.xml.rels"] + parts["[Content_Types].xml"]
+    return write_parts(target, parts)
+
+
+def test_charts_have_colour_in_a_workbook_without_a_theme(tmp_path):
+    """Each series names its colour, so the lines are drawn in a workbook with no theme to take them from:
+    LibreOffice's rendering has blue ("before") and red ("after") line pixels, and the same chart without
+    the explicit colours has none of the blue."""
+    src = _without_theme(TEMPLATES / "gpu_ddtl_quarterly.xlsx", tmp_path / "gpu_ddtl_quarterly.xlsx")
+    shutil.copy2(TEMPLATES / "gpu_ddtl_quarterly.toml", tmp_path)
+    output = convert(src, tmp_path / "out.xlsx", curve=CurveChoice(preset="h100-stress")).output
+    parts = parts_of(output)
+    charts = sorted(n for n in parts if n.startswith("xl/charts/chart"))
+    assert len(charts) == 3 and "xl/theme/theme1.xml" not in parts
+    for name in charts:
+        series = etree.fromstring(parts[name]).findall(f".//{{{NS_C}}}ser")
+        fills = [s.find(f"{{{NS_C}}}spPr/{{{NS_A}}}ln/{{{NS_A}}}solidFill/{{{NS_A}}}srgbClr") for s in series]
+        assert series and all(f is not None for f in fills), name
+        assert [f.get("val") for f in fills] == list(PALETTE[:len(series)])
+    _pdf, png = render_sheet(output, SHEET, tmp_path / "with")
+    uncoloured = dict(parts)
+    for name in charts:
+        uncoloured[name] = re.sub(rb"<a:solidFill><a:srgbClr val=\"[0-9A-F]{6}\"/></a:solidFill>", b"", parts[name])
+    _pdf, bare = render_sheet(write_parts(tmp_path / "bare.xlsx", uncoloured), SHEET, tmp_path / "without")
+    blue, red = PALETTE[0], PALETTE[1]
+    assert colour_pixels(png, blue) > 200 and colour_pixels(bare, blue) < 20
+    assert colour_pixels(png, red) > colour_pixels(bare, red) + 200  # the headline is red in both

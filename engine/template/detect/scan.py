@@ -122,7 +122,8 @@ def _fill_from_cache(sheets: dict[str, Sheet], source: Source) -> None:
 
 # What openpyxl raises for a value it cannot read. Its reader is stricter than Excel's in places
 # (every attribute is type-checked), so a package that load() accepted can still be refused here.
-_OPENPYXL_REFUSALS = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, SyntaxError)
+_OPENPYXL_REFUSALS = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, SyntaxError,
+                      OSError)
 
 
 @contextmanager
