@@ -11,7 +11,8 @@ For each template, in one run:
   cost of using LibreOffice as the recalculation engine: one process per file.
 
 Prints the machine, the date, and a table of medians; also checks (once) that the converted
-file's cached values agree with LibreOffice's recalculation under DESIGN.md §6's tolerance.
+file's cached values agree with LibreOffice's recalculation under the accuracy tolerance
+(docs/decisions/recalc-engine.md).
 
     python benchmarks/convert.py [--repeat 5] [--templates 'templates/*.xlsx']
 

@@ -2,7 +2,7 @@
 
 For each template and engine: load time and full-evaluation time (median of ``--repeat`` runs),
 and how many formula cells agree with LibreOffice Calc's recalculation of the ORIGINAL template
-(DESIGN.md §6 tolerance: relative 1e-9, absolute 1e-6; equal text, booleans, error codes).
+(the accuracy tolerance of docs/decisions/recalc-engine.md: relative 1e-9, absolute 1e-6; equal text, booleans, error codes).
 
 Engines:
 

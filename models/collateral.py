@@ -1,6 +1,6 @@
-"""Collateral value of a GPU fleet: residual value and forced-sale recovery (DESIGN §7).
+"""Collateral value of a GPU fleet: residual value and forced-sale recovery (docs/credit.md).
 
-Calibrated from ``reference/gpu-market-facts.md`` §3(b).  Ages ``t`` are whole months
+Sources of the defaults: ``docs/sources.md``.  Ages ``t`` are whole months
 from the valuation month (the month containing ``valuation_date``, when the fleet is
 new); values are shares of the all-in cost per GPU unless a name says ``value``::
 
@@ -15,9 +15,10 @@ new); values are shares of the all-in cost per GPU unless a name says ``value``:
     value         = share * cost_per_gpu * gpus                          [$]
 
 Reference check (tests/models/test_collateral.py): with the base steps and a 2026-07-01
-valuation, ages 1, 3, 4, 5, 6 years give 0.66, 0.31, 0.24, 0.19, 0.15 as §3(b) quotes.
+valuation, ages 1, 3, 4, 5, 6 years give 0.66, 0.31, 0.24, 0.19, 0.15 as the calibration
+quotes.
 Year 2 gives 0.39, not the quoted 0.46: Feynman's volume date 2028-07-01 is exactly
-month 24, and §3(b)'s own formula (launches ``L <= t``) applies it there; 0.46 is the
+month 24, and the calibration's own formula (launches ``L <= t``) applies it there; 0.46 is the
 value just before that step (or with any ramp of 1-9 months).  We follow the formula.
 """
 

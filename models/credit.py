@@ -1,4 +1,4 @@
-"""Credit metrics over a template's periods (DESIGN §7), one function per metric.
+"""Credit metrics over a template's periods (docs/credit.md), one function per metric.
 
 :class:`CreditInputs` holds one workbook state's per-period lines ("before" or "after"): CFADS,
 debt service, the template's own DSCR, the closing balance, interest, the covenant and the
@@ -43,7 +43,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 BREACH_TOLERANCE = 1e-9
-"""Relative: a DSCR is below the covenant only when ``covenant - dscr > 1e-9 * |covenant|`` (DESIGN §7)."""
+"""Relative: a DSCR is below the covenant only when ``covenant - dscr > 1e-9 * |covenant|`` (docs/credit.md)."""
 DIFFER_TOLERANCE = 1e-9
 """Relative: the template's DSCR differs from CFADS ÷ debt service when ``|t - c| > 1e-9 * |c|``."""
 
@@ -334,7 +334,7 @@ MetricValue = float | int | dt.date | None
 
 @dataclass(frozen=True)
 class CreditMetrics:
-    """Every DESIGN §7 metric of one workbook state; each field is the function of the same name.
+    """Every credit metric (docs/credit.md) of one workbook state; each field is the function of the same name.
 
     None is n/a (an input line missing, nothing tested) — or, for the dates, no such event.
     """

@@ -1,4 +1,4 @@
-"""The GPU rent curve of DESIGN §3 and the re-priced rent row.
+"""The GPU rent curve (docs/curve.md defines it) and the re-priced rent row.
 
 Two clocks, in whole calendar months (see :mod:`models.periods` for month indices):
 
@@ -99,7 +99,7 @@ def launch_month(launch: Launch) -> int:
 
 
 def spot(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
-    """Spot price in $ per GPU-hour for each month index (DESIGN §3 ``spot``)."""
+    """Spot price in $ per GPU-hour for each month index (docs/curve.md ``spot``)."""
     t = _months(months)
     n = (t - month_index(params.price_date)).astype(np.float64)
     price = params.p0 * np.power(1.0 - params.d, n / 12.0)
@@ -269,7 +269,7 @@ def resolve_start(params: CurveParams, grid: PeriodGrid, rent_before: npt.ArrayL
 
 @dataclass(frozen=True)
 class Contract:
-    """Contracted, then merchant (DESIGN §3): the template's rent until ``until``, then the market.
+    """Contracted, then merchant (docs/curve.md): the template's rent until ``until``, then the market.
 
     Parameters
     ----------
@@ -307,7 +307,7 @@ def rent_after(
     rent_before: npt.ArrayLike, grid: PeriodGrid, params: CurveParams, mode: RentMode, *,
     anchor: int | None = None, contract: Contract | None = None,
 ) -> FloatArray:
-    """Re-price a rent row with the GPU curve (DESIGN §3 "Modes").
+    """Re-price a rent row with the GPU curve (docs/curve.md, "Modes").
 
     Parameters
     ----------

@@ -39,7 +39,7 @@ PARAM_NAMES: tuple[str, ...] = (
     "price_date", "start", "p0", "d", "floor", "ramp_months", "util", "c",
     "p_contract", "contract_months", "gpus", "unit_scale", "launches",
 )  # fmt: skip
-"""The curve parameters' names, in DESIGN §3 order (CLI, profiles, JSON, xlwings)."""
+"""The curve parameters' names, in the order of docs/curve.md (CLI, profiles, JSON, xlwings)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Launch:
 
 @dataclass(frozen=True)
 class CurveParams:
-    """Parameters of the GPU rent curve, with DESIGN §3's short names.
+    """Parameters of the GPU rent curve, with the short names of docs/curve.md.
 
     Parameters
     ----------
@@ -228,8 +228,8 @@ COLLATERAL_PARAM_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 """The collateral parameters' names (CLI ``--set``, profiles, JSON, xlwings)."""
 
-# §3(b) "h_liq by sale channel", from S4's liquidation factors (orderly 180d 1.00,
-# broker 90d 0.85, auction 30d 0.65, distressed 7d 0.45).
+# From the SpotWire valuator's liquidation factors (orderly 180 days 1.00, broker 90 days 0.85,
+# auction 30 days 0.65, distressed 7 days 0.45; spotwire.ai, 2026-06-04; docs/sources.md).
 SALE_CHANNELS: dict[str, float] = {"orderly": 0.0, "broker": 0.15, "auction": 0.35, "distressed": 0.55}
 """Liquidation haircut ``h_liq`` per sale channel; an enforcement sale is an auction."""
 
@@ -239,7 +239,7 @@ _FLOATS = ("mu", "scrap_pct", "h_liq", "h_infra", "repo_cost_pct", "depth_k",
 
 @dataclass(frozen=True)
 class CollateralParams:
-    """Parameters of the residual-value curve and the forced-sale haircut (§3(b)).
+    """Parameters of the residual-value curve and the forced-sale haircut (docs/credit.md; sources in docs/sources.md).
 
     Parameters
     ----------
@@ -265,8 +265,8 @@ class CollateralParams:
         Market-depth haircut ``min(cap, k * (Q / monthly_volume) ** exponent)``;
         k >= 0, exponent > 0, cap in [0, 1].
     monthly_volume : float, default 2000.0
-        Secondary-market units a month for the SKU, > 0.  An ASSUMPTION: §3(b)
-        says there is no public depth data.
+        Secondary-market units a month for the SKU, > 0.  An ASSUMPTION: there is no
+        public data on the depth of the secondary market.
     cost_per_gpu : float or None, default None
         All-in cost per GPU including its server share, $ per GPU, > 0.
     gpus : float or None, default None
@@ -332,7 +332,7 @@ class CollateralParams:
 
 
 class SecurityKind(StrEnum):
-    """What secures the loan (DESIGN §7), which decides the collateral rows of every report."""
+    """What secures the loan (docs/credit.md), which decides the collateral rows of every report."""
 
     GPU_FLEET = "gpu_fleet"  # the GPUs: residual value, forced-sale haircuts, depth of the market
     SITE = "site"  # the site and the lease: the template's own value lines, where it has them

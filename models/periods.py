@@ -1,4 +1,4 @@
-"""Calendar months and the period grid of a template (DESIGN §3 "Periods").
+"""Calendar months and the period grid of a template (docs/curve.md, "Periods").
 
 Everything in the rent curve runs on whole calendar months, identified by a
 *month index* ``year * 12 + (month - 1)``.  A template period covers the months
@@ -160,7 +160,7 @@ class PeriodGrid:
     # -- constructors ---------------------------------------------------------
     @classmethod
     def from_ends(cls, ends: Sequence[date], frequency: Frequency) -> PeriodGrid:
-        """Build a grid from period end dates (DESIGN §3 "Periods").
+        """Build a grid from period end dates (docs/curve.md, "Periods").
 
         Each period starts the day after the previous end; the first starts the
         day after the date ``frequency.value`` months before its end (end of

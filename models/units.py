@@ -1,4 +1,4 @@
-"""Money units: the closed set of units a lender's template states its money in (DESIGN §7).
+"""Money units: the closed set of units a lender's template states its money in (docs/credit.md).
 
 A template's numbers are in one money unit — US$, US$ thousands, € millions, ₹ crore, … Everything
 gpucredit computes in dollars (the collateral value of a GPU fleet, absolute-mode rent) is converted

@@ -6,7 +6,7 @@ Usage::
 
 Three workbooks are written, each in the layout of a real lender model (an ``Inputs`` sheet of
 labelled assumptions, a period model, a debt schedule, DSCR, covenant-breach flags and a summary
-block), with a profile (``NAME.toml``, DESIGN §4) beside each:
+block), with a profile (``NAME.toml``, the README's "Profiles") beside each:
 
 ``dc_lease_annual.xlsx``
     Ten-year data-centre lease to a GPU neocloud; annual periods in columns; US$ millions; level

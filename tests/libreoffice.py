@@ -1,4 +1,4 @@
-"""LibreOffice Calc as the recalculation oracle for tests (DESIGN.md §6).
+"""LibreOffice Calc as the recalculation oracle for tests (docs/decisions/recalc-engine.md, the accuracy contract).
 
 Not a test module: tests import it (``from libreoffice import recalculate, ...``;
 pytest puts ``tests/`` on ``sys.path`` because the folder has no ``__init__.py``).
@@ -319,7 +319,7 @@ def compare(
     rel: float = 1e-9,
     abs_: float = 1e-6,
 ) -> list[str]:
-    """Cells whose values disagree under DESIGN.md §6's tolerance, as ``"Sheet!A1: ..."`` lines.
+    """Cells whose values disagree under the accuracy tolerance, as ``"Sheet!A1: ..."`` lines.
 
     Numbers agree when ``math.isclose(e, a, rel_tol=rel, abs_tol=abs_)`` (the absolute bound only
     matters for values near zero: past |x| = 1000, 1e-9 relative is already looser). Text,

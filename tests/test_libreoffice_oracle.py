@@ -1,4 +1,4 @@
-"""The LibreOffice oracle helper (tests/libreoffice.py) does what DESIGN.md §6 relies on."""
+"""The LibreOffice oracle helper (tests/libreoffice.py) does what the accuracy contract relies on (docs/decisions/recalc-engine.md)."""
 
 from __future__ import annotations
 

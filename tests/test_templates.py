@@ -1,7 +1,7 @@
 """The shipped lender templates (``templates/*.xlsx`` + ``*.toml``) and the script that builds them.
 
 The expected numbers below come from the templates' own inputs (``templates/build_templates.py``):
-period counts and dates are the deal terms written there; the profile schema is DESIGN §4.
+period counts and dates are the deal terms written there; the profile schema is the README's "Profiles".
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ CASES = [
 NAMES = [case[0] for case in CASES]
 RENT_WORD = re.compile(r"\b(rent|rental|lease)\b", re.IGNORECASE)
 METRICS = ("cfads", "debt_service", "interest", "principal", "closing_balance", "dscr")
-# Functions LibreOffice 7.4 lacks or that are volatile (DESIGN §6); whole-column references.
+# Functions LibreOffice 7.4 lacks or that are volatile (docs/decisions/recalc-engine.md); whole-column references.
 FORBIDDEN = re.compile(r"\b(LET|LAMBDA|XLOOKUP|XMATCH|FILTER|SORT|UNIQUE|SEQUENCE|TODAY|NOW|RAND|"
                        r"RANDBETWEEN|OFFSET|INDIRECT)\(|\$?[A-Z]{1,3}:\$?[A-Z]{1,3}\b")
 
@@ -202,7 +202,7 @@ def test_each_dscr_depends_on_its_own_period_rent(name: str) -> None:
 
 @pytest.mark.libreoffice
 def test_libreoffice_agrees_with_the_cached_values(tmp_path: Path, books) -> None:
-    """DESIGN §6 oracle: LibreOffice, forced to recalculate, reproduces every cached value."""
+    """The accuracy oracle: LibreOffice, forced to recalculate, reproduces every cached value."""
     soffice = shutil.which("soffice") or "/usr/bin/soffice"
     profile_dir = tmp_path / "lo-profile"
     (profile_dir / "user").mkdir(parents=True)

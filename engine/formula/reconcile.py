@@ -155,7 +155,7 @@ def require_reconciled(result: Reconciliation, used: set[tuple[str, int, int]], 
 
 
 def same(cached: CellValue, computed: CellValue) -> bool:
-    """Equal under the DESIGN §6 tolerance; an empty result equals an empty string or zero."""
+    """Equal under the accuracy tolerance (relative 1e-9, or absolute 1e-6 near zero; docs/decisions/recalc-engine.md); an empty result equals an empty string or zero."""
     if isinstance(cached, bool) or isinstance(computed, bool):
         return type(cached) is type(computed) and cached == computed
     if isinstance(cached, float) and isinstance(computed, float):

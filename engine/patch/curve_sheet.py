@@ -1,4 +1,4 @@
-"""The GPU_Curve sheet: the curve's inputs as cells and DESIGN §3 as live Excel formulas.
+"""The GPU_Curve sheet: the curve's inputs as cells and its formulas (docs/curve.md) as live Excel formulas.
 
 Layout (rows fixed so a person can find things; the monthly table grows with the timeline)::
 
@@ -52,7 +52,7 @@ MONTH_HEADER_ROW = 32
 FIRST_LAUNCH_COL = 4  # D: one factor column per launch slot
 COL = {"month": 1, "n": 2, "m": 3, "spot": 12, "util": 13, "contract": 14, "realised": 15, "index": 16,
        "hours": 17, "earns": 18}
-# Contracted, then merchant (DESIGN §3): the contract end E and the re-leasing gap g, beside the launches
+# Contracted, then merchant (docs/curve.md): the contract end E and the re-leasing gap g, beside the launches
 CONTRACT_CELLS = {"contracted_until": "$H$22", "releasing_gap_months": "$H$23"}
 CONTRACT_NOTES = {
     "contracted_until": "contract end E: periods ending on or before it keep the template's rent (empty: none)",
@@ -103,7 +103,9 @@ def build_curve_sheet(
                      freeze_row=0, tab_color="FF2F75B5")
     sheet.value(1, 1, "GPU rental curve (gpucredit)", styles["title"])
     sheet.value(2, 1, "Edit the blue inputs: the monthly curve, the per-period rent and the template's rent "
-                      "cells follow. DESIGN §3 of gpucredit defines every formula.", styles["note"])
+                      "cells follow. spot = max(floor, p0·(1−d)^(n/12)·Π(1 − step·ramp)); realised = "
+                      "contract·p_contract + (1 − contract)·util·spot; index = realised ÷ realised in the start "
+                      "month (gpucredit's docs/curve.md states the whole model).", styles["note"])
     sheet.value(4, 1, "Input", styles["header"])
     sheet.value(4, 2, "Value", styles["header"])
     sheet.value(4, 3, "Meaning", styles["header"])

@@ -1,4 +1,4 @@
-"""Patching: add the GPU_Curve sheet and rewire the changed rent cells to it (DESIGN §5)."""
+"""Patching: add the GPU_Curve sheet and rewire the changed rent cells to it; nothing else in the template changes (docs/preservation.md)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ __all__ = ["anchor_position", "anchor_warnings", "loan_security", "money_unit", 
 
 
 def money_unit(profile: TemplateProfile, ev: Evaluation) -> Money:
-    """The template's money unit: the profile's, else what its labels and headers say (DESIGN §7)."""
+    """The template's money unit: the profile's, else what its labels and headers say (docs/credit.md, money units)."""
     if profile.unit is not None or profile.unit_scale is not None:
         field_name = "unit" if profile.unit is not None else "unit_scale"
         return Money(profile.unit, profile.money_scale(), f"{profile.origin} [deal] {field_name}")
@@ -77,7 +77,7 @@ def anchor_position(spec: int | dt.date | None, grid: PeriodGrid, rent: np.ndarr
 
 
 def anchor_warnings(rent: np.ndarray, cells: tuple[CellRef, ...]) -> list[str]:
-    """A first period with rent more than 3x the next (or under a third): a one-off to anchor on? (DESIGN §3)."""
+    """A first period with rent more than 3x the next (or under a third): a one-off to anchor on? (docs/curve.md, the anchor)."""
     found = anchor_outlier(rent)
     if found is None:
         return []

@@ -84,8 +84,7 @@ def memo_text(result: ConversionResult, curve: CurveChoice, profile: TemplatePro
                            f"{fleet.gpus:,.0f} GPUs at {fleet.monthly_volume:,.0f} a month) − {fleet.repo_cost_pct:.0%} "
                            f"repossession costs; orderly value = cost × e^(−{fleet.mu:g} × age in years), after "
                            "each launch's step, floored at "
-                           f"{fleet.scrap_pct:.0%} of cost (sources: docs/credit.md, the project's GPU market "
-                           "reference §3(b))."]
+                           f"{fleet.scrap_pct:.0%} of cost (sources: gpucredit's docs/credit.md and docs/sources.md)."]
     return render_memo(title=f"Credit memo: {result.input.name} under {curve.preset}", headline=result.headline,
                        before=credit.metrics_before, after=credit.metrics_after, money=credit.money.label,
                        dscr_check=credit.dscr_check, collateral=credit.collateral_shown, curve_lines=curve_lines,

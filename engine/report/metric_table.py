@@ -1,4 +1,4 @@
-"""The one metric table (DESIGN §7): each credit metric defined once.
+"""The one metric table (docs/credit.md): each credit metric defined once.
 
 Each :class:`Metric` holds a metric's key (its name in ``--json``, the batch summary and
 :class:`~models.credit.CreditMetrics`), its label, its unit, its Python computation (a function of

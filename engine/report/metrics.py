@@ -1,4 +1,4 @@
-"""The metrics step: read each workbook state's per-period lines, and what secures the loan (DESIGN §7).
+"""The metrics step: read each workbook state's per-period lines, and what secures the loan (docs/credit.md).
 
 The finance lives in ``models/credit.py`` and ``models/collateral.py``; the metric table in
 ``metric_table.py``. This module knows where the numbers are in the workbook, which sign the

@@ -1,4 +1,4 @@
-"""Excel via xlwings: worksheet functions and the convert button (DESIGN §9, docs/excel.md).
+"""Excel via xlwings: worksheet functions and the convert button (docs/excel.md).
 
 A thin shell: it turns Excel's arguments into model inputs, calls :mod:`models` (and, for the
 button, :func:`engine.convert.convert`) and renders the answer as cell values.  It is the only
@@ -202,7 +202,7 @@ def _curve_params(preset: Any, start: Any, overrides: Any) -> CurveParams:
 @xw.arg("preset", err_to_str=True, doc="Curve preset, e.g. h100-base, h100-stress.")
 @xw.arg("overrides", ndim=2, err_to_str=True, doc="Optional two-column range: parameter name, value.")
 def GPU_RENT_INDEX(date, start, preset, overrides=None):  # type: (Any, Any, Any, Any) -> float | str
-    """GPU rent index of the month containing date: realised rent relative to the start month (DESIGN §3)."""
+    """GPU rent index of the month containing date: realised rent relative to the start month (docs/curve.md)."""
     try:
         params = _curve_params(preset, start, overrides)
         month = month_index(_as_date("date", date))
@@ -300,7 +300,7 @@ def convert_active_workbook(book: Any = None, preset: str | None = None, mode: s
     preset : str, optional
         Curve preset; default the CLI's (``h100-base``).
     mode : {"index", "absolute"}
-        DESIGN §3 mode.
+        mode (docs/curve.md, "Modes").
 
     Returns
     -------

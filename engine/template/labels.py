@@ -1,7 +1,7 @@
 """Period labels written as text ("FY2026", "Q1-26", "Jan 2026", "Year 3"): the one parser.
 
 Detection (``engine/template/detect/timelines.py``) uses it to recognise a row or column of text labels as a
-timeline; :func:`engine.template.timeline.read_grid` uses it to turn the labels into periods (DESIGN §3
+timeline; :func:`engine.template.timeline.read_grid` uses it to turn the labels into periods (docs/curve.md
 "Periods"). The shapes read, case-insensitively, with spaces, ``-``, ``'`` or ``/`` between parts:
 
 =========  ==================================================  =====================================

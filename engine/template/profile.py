@@ -81,7 +81,7 @@ class TemplateProfile:
     unit: MoneyUnit | None = None  # [deal] unit: the template's money unit
     fx_rate: float | None = None  # [deal] fx_rate: the unit's currency per US dollar (not for USD units)
     anchor: int | dt.date | None = None  # [rent] anchor: a period number (1 = the first) or a date in it
-    contracted_until: dt.date | None = None  # [rent] contracted_until: E (DESIGN §3)
+    contracted_until: dt.date | None = None  # [rent] contracted_until: E (docs/curve.md, contracted then merchant)
     releasing_gap_months: int | None = None  # [rent] releasing_gap_months: g
     collateral_kind: SecurityKind | None = None  # [collateral] kind
     collateral_value: tuple[CellRef, ...] | float | None = None  # [collateral] value: site value, template unit

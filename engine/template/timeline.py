@@ -1,4 +1,4 @@
-"""Read a template's timeline cells into a PeriodGrid (DESIGN §3, "Periods")."""
+"""Read a template's timeline cells into a PeriodGrid (docs/curve.md, "Periods")."""
 
 from __future__ import annotations
 

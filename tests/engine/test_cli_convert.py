@@ -184,7 +184,7 @@ def test_curve_command_prints_the_monthly_table_and_draws_it(tmp_path):
     doc = json.loads(proc.stdout)
     months = doc["months"]
     assert len(months) == 25 and months[0]["month"] == "2026-07-01" and months[0]["index"] == 1.0
-    # reference §3(a): H100 base path at year 1 = 2.40·e^(−0.12)·(1 − 0.15) = 1.8093 (quoted 1.81)
+    # docs/sources.md: H100 base path at year 1 = 2.40·e^(−0.12)·(1 − 0.15) = 1.8093 (quoted 1.81)
     assert months[12]["month"] == "2027-07-01"
     assert abs(months[12]["spot"] - 2.40 * math.exp(-0.12) * 0.85) < 1e-9
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000

@@ -1,9 +1,9 @@
 """Golden conversions of every shipped template, checked against LibreOffice and hand tables.
 
 For each template and each curve case the output must:
-- carry cached values equal to LibreOffice's recalculation of the same output (DESIGN §6);
+- carry cached values equal to LibreOffice's recalculation of the same output (docs/decisions/recalc-engine.md);
 - report rent_before equal to LibreOffice's recalculation of the original template;
-- report rent_after equal to DESIGN §3 (models/ for the presets, closed-form hand tables for the
+- report rent_after equal to docs/curve.md (models/ for the presets, closed-form hand tables for the
   override cases);
 - keep every formula outside the rewired rent cells, every sheet in order, and the input's bytes.
 """

@@ -1,5 +1,5 @@
 """GPU_Curve stays live: edit its inputs as an analyst would, let LibreOffice recalculate, and the
-per-period rent equals DESIGN §3 for the new inputs while the template's DSCR row follows."""
+per-period rent equals docs/curve.md for the new inputs while the template's DSCR row follows."""
 
 from __future__ import annotations
 

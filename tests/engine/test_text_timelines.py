@@ -2,7 +2,7 @@
 
 The templates are the generator's (tests/layout_books.py) with the timeline cells overwritten by text
 labels; every expected period is written out by hand from the labels (a quarter "Q3 2026" is
-2026-07-01 … 2026-09-30, DESIGN §3 "Periods").
+2026-07-01 … 2026-09-30, docs/curve.md, "Periods").
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def _serial(d: dt.date) -> float:
 
 # -- GPU_RENT_INDEX -----------------------------------------------------------------------
 def test_rent_index_hand_computed() -> None:
-    # DESIGN §3 by hand, h100-base (models/presets.py): d = 1 - e^-0.12, so (1-d)^(n/12) = e^(-0.12 n/12);
+    # docs/curve.md by hand, h100-base (models/presets.py): d = 1 - e^-0.12, so (1-d)^(n/12) = e^(-0.12 n/12);
     # December 2026 is n = 5 months after the 2026-07 price date; Rubin (2026-10-01, step 0.15,
     # 6-month ramp) is 2 months in, so its factor is 1 - 0.15 * 2/6; utilisation is 0.85 in both
     # months (deal year 0) and the floor 0.25 does not bind.

@@ -1,4 +1,4 @@
-"""Tests for models.collateral against reference/gpu-market-facts.md §3(b).
+"""Tests for models.collateral against the calibration of docs/sources.md (collateral model).
 
 Expected numbers are worked by hand in the comments (rates rel=1e-9, money abs=0.005)
 or are the reference's quoted figures, which are rounded to 2 decimals.
@@ -46,7 +46,7 @@ def ages(*months: int) -> np.ndarray:
     return np.array(months, dtype=np.int64)
 
 
-# -- §3(b)'s calibration: orderly value by year with the base steps --------------------
+# -- the calibration: orderly value by year with the base steps --------------------
 @pytest.mark.parametrize(
     ("year", "exact", "quoted"),
     [
@@ -63,12 +63,12 @@ def ages(*months: int) -> np.ndarray:
 def test_orderly_reproduces_reference_years(year: int, exact: float, quoted: float) -> None:
     share = float(orderly_share(get_preset("h100-base").collateral, ages(12 * year))[0])
     assert share == pytest.approx(exact, rel=1e-9)
-    assert round(share, 2) == quoted  # §3(b) "yr 1 ≈ 0.66, ..., yr 6 ≈ 0.15"
+    assert round(share, 2) == quoted  # the calibration: "yr 1 ≈ 0.66, ..., yr 6 ≈ 0.15"
 
 
 def test_year_two_differs_from_reference_because_feynman_lands_on_month_24() -> None:
-    # §3(b) quotes yr 2 ≈ 0.46 = e^-0.5 * 0.85 * 0.90 = 0.4640 (Rubin and Rubin Ultra only).
-    # But Feynman's date 2028-07-01 is month 24 exactly, and §3(b)'s formula applies every
+    # The calibration quotes yr 2 ≈ 0.46 = e^-0.5 * 0.85 * 0.90 = 0.4640 (Rubin and Rubin Ultra only).
+    # But Feynman's date 2028-07-01 is month 24 exactly, and the calibration's formula applies every
     # launch L <= t, so with immediate steps year 2 is e^-0.5 * 0.65025 = 0.3944.
     # Documented in the module docstring instead of tuned away.
     params = get_preset("h100-base").collateral
@@ -86,7 +86,7 @@ def test_year_two_differs_from_reference_because_feynman_lands_on_month_24() -> 
 
 
 def test_sanity_check_h100_year3_auction_dlc() -> None:
-    # §3(b) sanity check: 0.31 * 0.65 * 0.85 - 0.07 * 0.31 ≈ 0.15 of cost.
+    # The calibration's sanity check: 0.31 * 0.65 * 0.85 - 0.07 * 0.31 ≈ 0.15 of cost.
     # Exactly: 0.30716 * (0.65 * 0.85 - 0.07) = 0.30716 * 0.4825 = 0.14820 (no depth haircut).
     share = float(forced_share(get_preset("h100-base").collateral, ages(36))[0])
     assert share == pytest.approx(math.exp(-0.75) * ALL_BASE_STEPS * 0.4825, rel=1e-9)
@@ -272,7 +272,7 @@ def test_every_preset_has_a_curve_and_a_collateral_model() -> None:
 @pytest.mark.parametrize(
     ("name", "steps", "h_infra", "cost"),
     [
-        ("h100-base", (0.15, 0.10, 0.15), 0.15, 35_000.0),  # §3(b) r_L; S1
+        ("h100-base", (0.15, 0.10, 0.15), 0.15, 35_000.0),  # resale steps; the H100 cost (docs/sources.md)
         ("h100-stress", (0.25, 0.20, 0.25), 0.30, 35_000.0),  # S5 "20-30 %"; h_infra doubled
         ("h100-severe", (0.25, 0.20, 0.25), 0.30, 35_000.0),
         ("h100-upside", (0.10, 0.10, 0.10), 0.15, 35_000.0),

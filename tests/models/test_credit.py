@@ -1,4 +1,4 @@
-"""Tests for models.credit (DESIGN §7); expected numbers are worked by hand in comments.
+"""Tests for models.credit (docs/credit.md); expected numbers are worked by hand in comments.
 
 Tolerances: money abs=0.005, ratios and rates rel=1e-9.
 """
@@ -49,7 +49,7 @@ def same(got: np.ndarray, expected: list[float]) -> bool:
     return bool(np.allclose(got, expected, rtol=1e-9, atol=0.0, equal_nan=True))
 
 
-# -- which periods are tested, and which are breaches (DESIGN §7) ------------------------
+# -- which periods are tested, and which are breaches (docs/credit.md) ------------------------
 SIX_YEARS = tuple(date(2026 + i, 12, 31) for i in range(6))
 # A construction year (no debt service; the template's DSCR row shows 0), four tested years, and a
 # year after maturity (no debt service, DSCR 0 again); covenant 1.30.

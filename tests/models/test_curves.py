@@ -1,4 +1,4 @@
-"""Tests for models.curves against DESIGN §3 (hand-computed; rates rel=1e-9, money abs=0.005)."""
+"""Tests for models.curves against docs/curve.md (hand-computed; rates rel=1e-9, money abs=0.005)."""
 
 from __future__ import annotations
 
@@ -296,7 +296,7 @@ def test_rent_after_start_outside_grid_and_bad_lengths() -> None:
         rent_after(np.array([1.0, math.nan]), grid, p, RentMode.INDEX)
 
 
-# -- contracted, then merchant (DESIGN §3) -------------------------------------------------
+# -- contracted, then merchant (docs/curve.md) -------------------------------------------------
 # Spot halves every year (d = 0.5) from $2 on 2026-01-01, util 1, no floor, no launches, so
 # index(t) = 0.5^(n/12) and each calendar year's mean index is 0.5^year × A (A the 2026 mean):
 # the merchant rent of year p is 100 × 0.5^p.  The template's rent escalates 3 % a year.

@@ -64,7 +64,7 @@ def test_month_index_roundtrip(d: date, index: int, days: int) -> None:
 @pytest.mark.parametrize(
     ("ends", "frequency", "starts"),
     [
-        # DESIGN §3: first start = end − one period + 1 day (brief's examples).
+        # docs/curve.md: first start = end − one period + 1 day (brief's examples).
         ([date(2026, 12, 31)], Frequency.ANNUAL, [date(2026, 1, 1)]),
         ([date(2027, 3, 31)], Frequency.QUARTERLY, [date(2027, 1, 1)]),
         # 2026-06-30 is a month end, so 3 months back is 2026-03-31 (not 03-30): start 04-01.

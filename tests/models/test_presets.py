@@ -1,4 +1,4 @@
-"""Presets against reference/gpu-market-facts.md §3(a)."""
+"""Presets against the calibration of docs/sources.md (its H100 paths and start prices)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from models.curves import spot
 from models.periods import month_index
 from models.presets import PRESETS, UnknownPresetError, get_preset
 
-VALUATION = month_index(date(2026, 7, 1))  # §3: t in years from 2026-07-01
+VALUATION = month_index(date(2026, 7, 1))  # the price date of every preset
 
 
 @pytest.mark.parametrize(
@@ -20,19 +20,19 @@ VALUATION = month_index(date(2026, 7, 1))  # §3: t in years from 2026-07-01
     [
         # Years 1/3/5: Rubin (2026-10) fully ramped by 2027-04; Rubin Ultra (2027-10) by 2028-04;
         # Feynman (2028-07) by 2029-01; so year 1 has only Rubin, years 3 and 5 all three.
-        ("h100-base", 1, 1.81),  # 2.40·e^(−0.12)·(1−0.15) = 1.8093; §3(a) "H100 path" base
+        ("h100-base", 1, 1.81),  # 2.40·e^(−0.12)·(1−0.15) = 1.8093; the calibration's H100 base path
         ("h100-base", 3, 1.09),  # 2.40·e^(−0.36)·0.85·0.90·0.85 = 1.0888
         ("h100-base", 5, 0.86),  # 2.40·e^(−0.60)·0.85·0.90·0.85 = 0.8565
         ("h100-base", 10, 0.47),  # 2.40·e^(−1.20)·0.65025 = 0.4700
-        ("h100-stress", 1, 1.38),  # 2.40·e^(−0.20)·(1−0.30) = 1.3755; §3(a) stress row
+        ("h100-stress", 1, 1.38),  # 2.40·e^(−0.20)·(1−0.30) = 1.3755; its stress path
         ("h100-stress", 3, 0.55),  # 2.40·e^(−0.60)·0.70·0.80·0.75 = 0.5532
         ("h100-stress", 5, 0.37),  # 2.40·e^(−1.00)·0.42 = 0.3708
         ("h100-stress", 10, 0.25),  # 2.40·e^(−2.00)·0.42 = 0.136 < floor 0.25 ("floor")
-        ("h100-upside", 1, 2.17),  # 2.40·e^(−0.05)·0.95 = 2.1688; §3(a) upside row
+        ("h100-upside", 1, 2.17),  # 2.40·e^(−0.05)·0.95 = 2.1688; its upside path
         ("h100-upside", 3, 1.77),  # 2.40·e^(−0.15)·0.95³ = 1.7711
         ("h100-upside", 5, 1.60),  # 2.40·e^(−0.25)·0.95³ = 1.6025
         ("h100-upside", 10, 1.25),  # 2.40·e^(−0.50)·0.95³ = 1.2481
-        ("h100-severe", 1, 1.13),  # 2.40·e^(−0.40)·0.70 = 1.1261; §3(a) severe row
+        ("h100-severe", 1, 1.13),  # 2.40·e^(−0.40)·0.70 = 1.1261; its severe path
         ("h100-severe", 3, 0.30),  # 2.40·e^(−1.20)·0.42 = 0.3036
         ("h100-severe", 5, 0.25),  # 2.40·e^(−2.00)·0.42 = 0.136 < floor 0.25 ("floor")
     ],
@@ -46,7 +46,7 @@ def test_h100_paths_match_reference(preset: str, year: int, quoted: float) -> No
 @pytest.mark.parametrize(
     ("name", "p0", "lam", "floor", "util0"),
     [
-        ("h100-base", 2.40, 0.12, 0.25, 0.85),  # §3(a) P0 table, trend table, floors, util
+        ("h100-base", 2.40, 0.12, 0.25, 0.85),  # start price, trend, floor, utilisation (docs/sources.md)
         ("h100-stress", 2.40, 0.20, 0.25, 0.70),
         ("h100-severe", 2.40, 0.40, 0.25, 0.70),
         ("h100-upside", 2.40, 0.05, 0.25, 0.85),

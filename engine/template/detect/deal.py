@@ -1,4 +1,4 @@
-"""What a template says about its deal: the money unit and what secures the loan (DESIGN §7).
+"""What a template says about its deal: the money unit and what secures the loan (docs/credit.md).
 
 Detection (``search.py``) calls :func:`propose_unit` and :func:`propose_security` on the texts of the
 workbook; ``convert`` calls them, through :func:`deal_texts`, when a profile does not say. Each gives a

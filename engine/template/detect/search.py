@@ -1,4 +1,4 @@
-"""Detection of a TemplateProfile when none is given (DESIGN §4); ``docs/detection.md`` explains it.
+"""Detection of a TemplateProfile when none is given; ``docs/detection.md`` explains it.
 
 The order is: defined names → labelled lines → timeline. A *line* is a row (periods across)
 or a column (periods down) with a text label before its data. Every sheet is scanned for
