@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -154,25 +155,28 @@ def distinct_names(files: Sequence[str], width: int) -> list[str]:
     return [n if seen[s] > 1 else s for n, s in zip(names, short)]
 
 
-_FIXED = 16 + 13 + 10 + 7  # borders and padding of 5 columns, then min DSCR, first breach, breaches
+_OVERHEAD = 12  # five columns without outer edges: four gaps of one and a padding of one each side
+_FIXED = len("12.41→-0.65") + len("2027-09-30") + len("breaches")
 _REASON_MIN = 16
 
 
 def batch(rows: Sequence[Any]) -> None:
-    """One line per file: a name that tells it apart, its metrics, and why it failed."""
+    """One line per file: a name that tells it apart, its metrics, and why it failed (wrapped in its column)."""
     width = out_console.width
     longest = max((len(Path(r.file).name) for r in rows), default=4)
-    name_width = max(12, min(longest, width - _FIXED - _REASON_MIN))
-    table = Table(title=f"batch: {sum(r.ok for r in rows)} converted, {sum(not r.ok for r in rows)} failed")
-    table.add_column("file", no_wrap=True, overflow="fold")
-    table.add_column("min DSCR", no_wrap=True)
+    room = width - _OVERHEAD - _FIXED
+    name_width = max(12, min(longest, room - max(_REASON_MIN, room // 2)))
+    table = Table(title=f"batch: {sum(r.ok for r in rows)} converted, {sum(not r.ok for r in rows)} failed",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("file", no_wrap=True, min_width=min(name_width, longest))
+    table.add_column("min DSCR", no_wrap=True, justify="right")
     table.add_column("1st breach", no_wrap=True)
-    table.add_column("breaches", no_wrap=True)
+    table.add_column("breaches", no_wrap=True, justify="right")
     table.add_column("result", overflow="fold", min_width=_REASON_MIN, ratio=1)
     for name, r in zip(distinct_names([r.file for r in rows], name_width), rows):
         dscr_after, breaches_after = r.metric("after", "min_dscr"), r.metric("after", "breaches")
-        dscr = "–" if dscr_after is None else f"{fmt(r.metric('before', 'min_dscr'), '.2f')} → {dscr_after:.2f}"
-        breaches = "–" if breaches_after is None else f"{r.metric('before', 'breaches')} → {breaches_after}"
+        dscr = "–" if dscr_after is None else f"{fmt(r.metric('before', 'min_dscr'), '.2f')}→{dscr_after:.2f}"
+        breaches = "–" if breaches_after is None else f"{r.metric('before', 'breaches')}→{breaches_after}"
         table.add_row(Text(name), dscr, r.metric("after", "first_breach") or "–", breaches,
                       Text("ok") if r.ok else Text(f"failed: {cli_text(r.reason)}", style="red"))
     out_console.print(table)
