@@ -22,8 +22,18 @@ from engine.errors import (
     UnsafeWorkbookError,
     WorkbookTooLargeError,
 )
-from engine.xlsx.package import NS_MAIN, Package, m
-from engine.xlsx.schema import CHECKED_TAGS, C, F, WORKSHEET, XPATH_CHECKS, attribute_problem, structure_problem
+from engine.xlsx.package import NS_MAIN, REL_STYLES, Package, m
+from engine.xlsx.schema import (
+    CHECKED_TAGS,
+    C,
+    F,
+    WORKSHEET,
+    XPATH_CHECKS,
+    attribute_problem,
+    cell_style_count,
+    style_index,
+    structure_problem,
+)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO 2.3.4); names are UTF-16LE.
@@ -147,9 +157,12 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
         links = _external_links(package, workbook_part)
     except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
         damaged = exc  # reported after the scan, which names the broken part when there is one
+    most_used: tuple[int, str, str | None, str | None] = (0, "", None, None)  # style index, part, sheet
     for name in package.names():
         if name.endswith((".xml", ".rels")):
-            _check_part(package, name, sheet_names.get(name), links, limits, path)
+            used = _check_part(package, name, sheet_names.get(name), links, limits, path)
+            if used > most_used[0]:
+                most_used = (used, name, sheet_names.get(name), None)
     if damaged is not None:
         raise NotAWorkbookError(f"the workbook package is damaged ({brief(damaged)}); re-save it in Excel",
                                 path=path) from damaged
@@ -159,6 +172,11 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
     structure = structure_problem(package)
     if structure is not None:
         raise _malformed(*structure, path)
+    available = cell_style_count(package, package.related_part(workbook_part, REL_STYLES))
+    if most_used[0] >= available:
+        index, part, sheet, _ = most_used
+        raise _malformed(part, f"style index {index}, beyond the {available} cell styles the workbook defines", path,
+                         sheet=sheet, cell=_styled_cell(package.xml(part), index))
     if links:
         _refuse_external_names(workbook_root, links, path)
     pr = workbook_root.find(m("workbookPr"))
@@ -214,15 +232,17 @@ def _strings(root: etree._Element, query: str) -> list[str]:
 
 
 def _check_part(package: Package, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
-                path: Path) -> None:
+                path: Path) -> int:
     """Check one XML part: well-formed, no DTD, attributes as Excel writes them, cells and formulas within
     the limits. A part of normal size is parsed once and its tree kept in ``package`` for the later
     steps; the checks run as XPath queries over it. A large part, or one that fails a check, is
-    streamed by :func:`_scan_part`, which names the problem and where it is."""
+    streamed by :func:`_scan_part`, which names the problem and where it is.
+
+    Returns the highest cell style index the part uses (cells, rows and columns), checked against the
+    styles part once every part has been read."""
     data = package.read(name)
     if len(data) > _PARSE_WHOLE_BYTES:
-        _scan_part(data, name, sheet, links, limits, path)
-        return
+        return _scan_part(data, name, sheet, links, limits, path)
     try:
         root = etree.fromstring(data, _SAFE_PARSER)
     except etree.XMLSyntaxError:
@@ -231,6 +251,17 @@ def _check_part(package: Package, name: str, sheet: str | None, links: dict[int,
     if root.getroottree().docinfo.internalDTD is not None or not _tree_ok(root, sheet is not None, links, limits):
         _scan_part(data, name, sheet, links, limits, path)
     package.adopt_xml(name, root)
+    styles = _strings(root, _STYLE_QUERY) if sheet is not None or root.tag == WORKSHEET else []
+    return max(map(int, styles), default=0)
+
+
+_STYLE_QUERY = "//m:c/@s | //m:row/@s | //m:col/@style"
+
+
+def _styled_cell(root: etree._Element, index: int) -> str | None:
+    """The first cell of a sheet that uses cell style ``index`` (for the message), if a cell does."""
+    found = root.xpath(f"//m:c[@s='{index}']/@r", namespaces=_NS)
+    return str(found[0])[:20] if isinstance(found, list) and found else None
 
 
 def _tree_ok(root: etree._Element, is_sheet: bool, links: dict[int, str], limits: Limits) -> bool:
@@ -255,8 +286,10 @@ def _tree_ok(root: etree._Element, is_sheet: bool, links: dict[int, str], limits
 
 
 def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
-               path: Path) -> None:
+               path: Path) -> int:
     """Stream one XML part once: well-formed, no DTD, and (for cells) within the cell and formula limits.
+
+    Returns the highest cell style index the part uses.
 
     Elements are dropped as soon as they are read, so memory stays flat however large the part is.
     libxml2's default resource limits apply (no ``huge_tree``): no text node over 10 MB, no nesting
@@ -264,6 +297,7 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
     """
     where = sheet if sheet is not None else name
     cells = 0
+    most = 0
     events = etree.iterparse(io.BytesIO(data), events=("end",), tag=CHECKED_TAGS, load_dtd=False,
                              no_network=True, resolve_entities=False, remove_comments=True)
     try:
@@ -275,6 +309,7 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
             if el.tag == F:
                 _check_formula(el, where, links, limits, path)
                 continue
+            most = max(most, style_index(el))
             if el.tag == C:
                 cells += 1
                 if cells > limits.max_cells_per_sheet:
@@ -293,6 +328,7 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
     except etree.XMLSyntaxError as exc:
         raise NotAWorkbookError(f"part {name} is not well-formed XML ({brief(exc)}); the file is damaged, "
                                 "re-save it in Excel", path=path) from exc
+    return most
 
 
 def _malformed(part: str, problem: str, path: Path, *, sheet: str | None = None,

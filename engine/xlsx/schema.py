@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from engine.xlsx.package import NS_CT, NS_PKG_REL, NS_R, Package, m
+from engine.xlsx.package import NS_CT, NS_PKG_REL, NS_R, REL_STYLES, Package, m
 
-C, F, ROW, XF, SHEET, NUMFMT, CFRULE = (m("c"), m("f"), m("row"), m("xf"), m("sheet"), m("numFmt"), m("cfRule"))
-CHECKED_TAGS = (C, F, ROW, XF, SHEET, NUMFMT, CFRULE)
+C, F, ROW, XF, SHEET, NUMFMT, CFRULE, COL = (m("c"), m("f"), m("row"), m("xf"), m("sheet"), m("numFmt"), m("cfRule"),
+                                             m("col"))
+CHECKED_TAGS = (C, F, ROW, XF, SHEET, NUMFMT, CFRULE, COL)
 """The elements :func:`attribute_problem` checks (streamed by ``load``)."""
 _CELL_REF = re.compile(r"\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6}")
 _CELL_TYPES = frozenset(("n", "s", "str", "inlineStr", "b", "e", "d"))
@@ -85,11 +86,53 @@ def attribute_problem(el: etree._Element) -> str | None:
         return f"number format id numFmtId={get('numFmtId', '')[:20]!r}"
     elif el.tag == CFRULE and get("priority") is not None and not _whole(get("priority"), 0, _MAX_ID):
         return f"conditional format priority={get('priority', '')[:20]!r}"
+    elif el.tag == COL:
+        for key in ("min", "max"):
+            if not _whole(get(key), 1, 16_384):
+                return f"column range {key}={get(key, '')[:20]!r}"
+        if get("style") is not None and not _whole(get("style"), 0, _MAX_ID):
+            return f"column style style={get('style', '')[:20]!r}"
+    return None
+
+
+def style_index(el: etree._Element) -> int:
+    """The cell style (an index into the styles part's ``cellXfs``) an element checked by
+    :func:`attribute_problem` uses: a cell's ``s``, a row's ``s``, a column's ``style``; 0 if none."""
+    text = el.get("style") if el.tag == COL else el.get("s") if el.tag in (C, ROW) else None
+    return int(text) if text else 0
+
+
+def cell_style_count(package: Package, styles: str | None) -> int:
+    """How many cell styles (``cellXfs/xf``) the styles part defines; without one, the single default."""
+    if styles is None or not package.has(styles):
+        return 1
+    found = package.xml(styles).find(m("cellXfs"))
+    return 1 if found is None else max(len(found.findall(XF)), 1)
+
+
+def _styles_problem(root: etree._Element) -> str | None:
+    """A cell format that points past the fonts, fills, borders or cell style formats the part defines."""
+    def count(list_tag: str, item: str) -> int | None:
+        found = root.find(m(list_tag))
+        return None if found is None else len(found.findall(m(item)))
+
+    limits = {"fontId": count("fonts", "font"), "fillId": count("fills", "fill"),
+              "borderId": count("borders", "border"), "xfId": count("cellStyleXfs", "xf")}
+    for list_tag in ("cellXfs", "cellStyleXfs"):
+        formats = root.find(m(list_tag))
+        for xf in formats.findall(XF) if formats is not None else []:
+            for key, available in limits.items():
+                if key == "xfId" and list_tag == "cellStyleXfs":
+                    continue
+                value = xf.get(key)
+                if value is not None and available is not None and int(value) >= available:
+                    return f"cell format {key}={value} in {list_tag}, beyond the {available} defined"
     return None
 
 
 _DIGITS = (re.compile(r"(?:[0-9]{1,9}\n)*"), lambda v: _whole(v, 0, _MAX_ID))
 _CELL_OR_RANGE = r"[A-Z]{1,2}[1-9][0-9]{0,5}"
+_NEVER = re.compile(r"(?!)")
 XPATH_CHECKS: dict[str, tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...]] = {
     # root element: (XPath, a regex all the values match when all is well, the exact per-value rule);
     # the same rules as attribute_problem, for a part parsed whole (engine.xlsx.load)
@@ -101,6 +144,9 @@ XPATH_CHECKS: dict[str, tuple[tuple[str, re.Pattern[str], Callable[[str], bool]]
         ("//m:f/@t", re.compile(r"(?:(?:normal|array|shared|dataTable)\n)*"), lambda v: v in _FORMULA_TYPES),
         ("//m:f/@ref | //m:f/@r1 | //m:f/@r2", re.compile(rf"(?:{_CELL_OR_RANGE}(?::{_CELL_OR_RANGE})?\n)*"),
          _grid_ref),
+        ("//m:col/@min | //m:col/@max", re.compile(r"(?:[1-9][0-9]{0,4}\n)*"), lambda v: _whole(v, 1, 16_384)),
+        ("//m:col/@style", *_DIGITS),
+        ("//m:col[not(@min) or not(@max)]", _NEVER, lambda v: False),  # any such column fails
     ),
     m("styleSheet"): (("//m:xf/@numFmtId | //m:xf/@fontId | //m:xf/@fillId | //m:xf/@borderId | //m:xf/@xfId "
                        "| //m:numFmt/@numFmtId", *_DIGITS),),
@@ -122,8 +168,9 @@ def structure_problem(package: Package) -> tuple[str, str] | None:
     """``(part, problem)`` for the first entry of the package's structure Excel would never write, else None:
     a content type without its attributes or none saying which part is the workbook, a relationship
     without an id, type or target (or an id twice),
-    a sheet without a name, an id or a relationship to its part, two sheets of one name, a document date
-    that is not a date."""
+    a sheet without a name, an id or a relationship to its part, two sheets of one name, a cell format
+    that points past the fonts, fills, borders or style formats defined, a document date that is not a
+    date."""
     workbook = package.workbook_part()
     declared: set[str] = set()
     for el in package.xml("[Content_Types].xml"):
@@ -155,6 +202,11 @@ def structure_problem(package: Package) -> tuple[str, str] | None:
         seen.add(title.lower())
         if rid not in rels:
             return workbook, f"sheet {title[:40]!r} whose relationship id {rid[:20]!r} the workbook does not define"
+    styles = package.related_part(workbook, REL_STYLES)
+    if styles is not None and package.has(styles):
+        problem = _styles_problem(package.xml(styles))
+        if problem is not None:
+            return styles, problem
     if package.has("docProps/core.xml"):
         for el in package.xml("docProps/core.xml"):
             text = (el.text or "").strip()

@@ -79,3 +79,42 @@ def test_an_unreadable_shared_formula_is_an_error_not_a_crash(tmp_path):
     except GpuCreditError as err:
         assert str(err).startswith("dc_lease_annual.xlsx: ") and "\n" not in str(err)
         assert not (tmp_path / "out.xlsx").exists()
+
+
+STYLE_REFERENCES = [
+    # (part, original, replacement, named in the message)
+    ("xl/styles.xml", b'fontId="1" fillId="0" borderId="0" pivotButton="0" quotePrefix="0" xfId="0"',
+     b'fontId="1" fillId="0" borderId="0" pivotButton="0" quotePrefix="0" xfId="7"', "xfId=7 in cellXfs"),
+    ("xl/styles.xml", b'fontId="1" fillId="0"', b'fontId="40" fillId="0"', "fontId=40"),
+    ("xl/worksheets/sheet2.xml", b'<c r="E11" s="20">', b'<c r="E11" s="99999">', "Model!E11"),
+    ("xl/worksheets/sheet2.xml", b'min="2" max="2"', b'min="2" max="99999999999999999999"', "column range max"),
+    ("xl/worksheets/sheet2.xml", b'<col width="10" customWidth="1"', b'<col width="10" style="500" customWidth="1"',
+     "style index 500"),
+]
+
+
+@pytest.mark.parametrize(("part", "old", "new", "needle"), STYLE_REFERENCES,
+                         ids=["xfId", "fontId", "cell-style", "huge-column", "column-style"])
+@pytest.mark.parametrize("profile", [True, False], ids=["profile", "detection"])
+def test_a_style_reference_past_the_styles_part_is_refused_at_load(tmp_path, part, old, new, needle, profile):
+    """Found sweeping attribute values without a profile: openpyxl printed "N is out of range" on stdout and
+    raised IndexError for an xfId past cellStyleXfs; such references are now refused at load, whichever path
+    the conversion takes, and nothing reaches stdout."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT, TEMPLATES, parts_of, write_parts
+
+    parts = parts_of(TEMPLATES / "dc_lease_annual.xlsx")
+    assert parts[part].count(old) >= 1
+    parts[part] = parts[part].replace(old, new, 1)
+    src = write_parts(tmp_path / "dc_lease_annual.xlsx", parts)
+    if profile:
+        shutil.copy2(TEMPLATES / "dc_lease_annual.toml", tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "engine.shell.cli", "convert", src, "--json"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1 and proc.stdout == "", (proc.stdout, proc.stderr)
+    line = proc.stderr.strip()
+    assert "\n" not in line and line.startswith("error: dc_lease_annual.xlsx: ") and "Excel never writes" in line
+    assert needle in line, line
