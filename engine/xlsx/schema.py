@@ -110,17 +110,27 @@ def cell_style_count(package: Package, styles: str | None) -> int:
     return 1 if found is None else max(len(found.findall(XF)), 1)
 
 
+_FIRST_CUSTOM_FORMAT = 164  # ids below are Excel's built-in number formats; from 164 on, the part defines them
+
+
 def _styles_problem(root: etree._Element) -> str | None:
-    """A cell format that points past the fonts, fills, borders or cell style formats the part defines."""
+    """A cell format that points past the fonts, fills, borders or cell style formats the part defines, or
+    at a custom number format it does not define."""
     def count(list_tag: str, item: str) -> int | None:
         found = root.find(m(list_tag))
         return None if found is None else len(found.findall(m(item)))
 
     limits = {"fontId": count("fonts", "font"), "fillId": count("fills", "fill"),
               "borderId": count("borders", "border"), "xfId": count("cellStyleXfs", "xf")}
+    custom = root.find(m("numFmts"))
+    number_formats = {el.get("numFmtId") for el in (custom.findall(NUMFMT) if custom is not None else [])}
     for list_tag in ("cellXfs", "cellStyleXfs"):
         formats = root.find(m(list_tag))
         for xf in formats.findall(XF) if formats is not None else []:
+            number_format = xf.get("numFmtId")
+            if number_format is not None and int(number_format) >= _FIRST_CUSTOM_FORMAT and \
+                    number_format not in number_formats:
+                return f"cell format numFmtId={number_format} in {list_tag} that numFmts does not define"
             for key, available in limits.items():
                 if key == "xfId" and list_tag == "cellStyleXfs":
                     continue
@@ -169,7 +179,7 @@ def structure_problem(package: Package) -> tuple[str, str] | None:
     a content type without its attributes or none saying which part is the workbook, a relationship
     without an id, type or target (or an id twice),
     a sheet without a name, an id or a relationship to its part, two sheets of one name, a cell format
-    that points past the fonts, fills, borders or style formats defined, a document date that is not a
+    that points past the fonts, fills, borders, style or number formats defined, a document date that is not a
     date."""
     workbook = package.workbook_part()
     declared: set[str] = set()

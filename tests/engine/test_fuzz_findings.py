@@ -43,6 +43,7 @@ FOUND = [
     Mutation("gpu_ddtl_quarterly", "xml", "delete_attribute", "xl/workbook.xml", (6738, 0), profile=False),
     # the same with seed 1: no content type said which part is the workbook
     Mutation("gpu_ddtl_quarterly", "xml", "rename_element", "[Content_Types].xml", (3013, "v", False), profile=False),
+    Mutation("gpu_ddtl_quarterly", "xml", "set_attribute", "xl/styles.xml", (8711, 0, "99999999"), profile=False),
 ]
 
 
@@ -86,6 +87,8 @@ STYLE_REFERENCES = [
     ("xl/styles.xml", b'fontId="1" fillId="0" borderId="0" pivotButton="0" quotePrefix="0" xfId="0"',
      b'fontId="1" fillId="0" borderId="0" pivotButton="0" quotePrefix="0" xfId="7"', "xfId=7 in cellXfs"),
     ("xl/styles.xml", b'fontId="1" fillId="0"', b'fontId="40" fillId="0"', "fontId=40"),
+    # the 1,000-case run with seed 4: a number format id past the built-in ones that numFmts does not define
+    ("xl/styles.xml", b'<xf numFmtId="0" fontId="1"', b'<xf numFmtId="99999999" fontId="1"', "numFmtId=99999999"),
     ("xl/worksheets/sheet2.xml", b'<c r="E11" s="20">', b'<c r="E11" s="99999">', "Model!E11"),
     ("xl/worksheets/sheet2.xml", b'min="2" max="2"', b'min="2" max="99999999999999999999"', "column range max"),
     ("xl/worksheets/sheet2.xml", b'<col width="10" customWidth="1"', b'<col width="10" style="500" customWidth="1"',
@@ -94,7 +97,7 @@ STYLE_REFERENCES = [
 
 
 @pytest.mark.parametrize(("part", "old", "new", "needle"), STYLE_REFERENCES,
-                         ids=["xfId", "fontId", "cell-style", "huge-column", "column-style"])
+                         ids=["xfId", "fontId", "numFmtId", "cell-style", "huge-column", "column-style"])
 @pytest.mark.parametrize("profile", [True, False], ids=["profile", "detection"])
 def test_a_style_reference_past_the_styles_part_is_refused_at_load(tmp_path, part, old, new, needle, profile):
     """Found sweeping attribute values without a profile: openpyxl printed "N is out of range" on stdout and

@@ -174,7 +174,8 @@ class WorkbookScan:
         self.ev = ev
         self.report = Detection(path=source.path)
         wb = _read_with_openpyxl(source, read_only=False, data_only=False)
-        self.sheets = {ws.title: _snapshot(ws, ev) for ws in wb.worksheets}
+        with _openpyxl_reading(source):  # openpyxl looks a cell's style up when it is first read
+            self.sheets = {ws.title: _snapshot(ws, ev) for ws in wb.worksheets}
         self.names = _defined_names(wb)
         _fill_from_cache(self.sheets, source)
 
