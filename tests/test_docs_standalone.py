@@ -21,7 +21,8 @@ FORBIDDEN = re.compile(r"DESIGN(\.md)?\b|\.\./shared|gpu-market-facts|reference/
                        r"/tmp/|fact R\d|§\s?\d")
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 # a file of this repository named in backticks or a link: `docs/curve.md`, (docs/batch.md), `models/presets.py`
-REPO_PATH = re.compile(r"(?<![\w/.])((?:docs|engine|models|tests|benchmarks|templates)/[\w./-]+\.(?:md|py|toml|png|xlsx|xlsm))")
+REPO_PATH = re.compile(r"(?<![\w/.])((?:docs|engine|models|tests|benchmarks|templates)/[\w./-]+"
+                       r"\.(?:md|py|toml|png|xlsx|xlsm))")
 
 
 def test_the_docs_are_found():
@@ -34,7 +35,7 @@ def test_a_doc_cites_nothing_outside_the_repository(doc):
     assert not FORBIDDEN.search(text), [m.group() for m in FORBIDDEN.finditer(text)]
     base = doc.parent
     for name in REPO_PATH.findall(text):
-        assert (ROOT / name).exists() or (base / name).exists(), f"{doc.name} names {name}, which is not in the repository"
+        assert (ROOT / name).exists() or (base / name).exists(), f"{doc.name} names {name}, not in the repository"
     for target in re.findall(r"\]\(([^)#\s]+)", text):  # markdown links and images
         if not re.match(r"https?://", target):
             assert (base / target).resolve().is_relative_to(ROOT) and (base / target).exists(), target
@@ -67,3 +68,11 @@ def test_the_code_says_what_it_means_instead_of_citing_design_sections():
         if re.search(r"DESIGN(\.md)?\s*§|gpu-market-facts|reference/|\.\./shared", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_memo_names_sources_a_reader_can_find():
+    """The memo prints each preset parameter's source: in words, never an id into a file users don't have."""
+    from models.presets import PARAM_SOURCES
+
+    for name, source in PARAM_SOURCES.items():
+        assert not FORBIDDEN.search(source) and not re.search(r"\b[RDUSE]\d{1,2}\b", source), (name, source)

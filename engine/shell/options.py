@@ -71,7 +71,7 @@ ContractOpt = Annotated[Optional[str], typer.Option(
     help="Periods ending on or before DATE keep the template's rent (take-or-pay, or a tenant default on DATE); "
     "after it, the curve.")]
 GapOpt = Annotated[Optional[int], typer.Option(
-    "--releasing-gap-months", metavar="N", min=0, show_default="0",
+    "--releasing-gap-months", metavar="N", min=0, show_default="the profile's [rent] releasing_gap_months, else 0",
     help="Months after the contract end that earn nothing (re-leasing the fleet).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")]
@@ -113,6 +113,6 @@ def curve_choice(preset: str, sets: list[str] | None, launch: list[str] | None, 
         until = None if contracted_until is None else parse_date("--contracted-until", contracted_until)
     except ValueError as exc:
         raise ParameterError(str(exc)) from exc
+    collateral_choice = CollateralChoice(assignments(COLLATERAL, "--collateral", collateral or []))
     return CurveChoice(preset=preset, overrides=curve_overrides(sets), launches=launches(launch, no_launches),
-                       mode=mode, collateral=CollateralChoice(assignments(COLLATERAL, "--collateral", collateral or [])),
-                       anchor=anchor_spec, contracted_until=until, releasing_gap_months=releasing_gap_months)
+                       mode=mode, collateral=collateral_choice, anchor=anchor_spec, contracted_until=until, releasing_gap_months=releasing_gap_months)

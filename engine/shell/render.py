@@ -90,8 +90,9 @@ def conversion(result: Any) -> None:
     for col in ("period end", "rent before", "rent after", "DSCR before", "DSCR after"):
         table.add_column(col, justify="right")
     for p, end in enumerate(result.grid.ends):
-        table.add_row(end.isoformat(), fmt(float(result.rent_before[p]), ",.2f"), fmt(float(result.rent_after[p]), ",.2f"),
-                      fmt(result.dscr_before[p], ".2f"), fmt(result.dscr_after[p], ".2f"))
+        table.add_row(end.isoformat(), fmt(float(result.rent_before[p]), ",.2f"),
+                      fmt(float(result.rent_after[p]), ",.2f"), fmt(result.dscr_before[p], ".2f"),
+                      fmt(result.dscr_after[p], ".2f"))
     out_console.print(table)
     summary = Table(title="credit metrics")
     for col, justify in (("metric", "left"), ("unit", "left"), ("before", "right"), ("after", "right")):
@@ -103,8 +104,9 @@ def conversion(result: Any) -> None:
     out_console.print(summary)
     said(result.headline)
     said(f"Security: {credit.security.kind.value} — {credit.security.note}")
+    memo = f"; memo {result.memo}" if result.memo is not None else ""
     said(f"wrote {result.output} ({len(result.changed_cells)} rent cells rewired, "
-         f"{result.formulas_written} formula values cached)" + (f"; memo {result.memo}" if result.memo is not None else ""))
+         f"{result.formulas_written} formula values cached){memo}")
 
 
 # -------------------------------------------------------------------------------- inspect

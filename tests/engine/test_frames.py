@@ -78,7 +78,8 @@ def test_the_batch_summary_frame(template_copy, tmp_path):
     frame = summary_frame(rows)
     assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(COLUMNS) and len(frame) == 2
     assert list(frame["status"]) == ["ok", "failed"]
-    assert frame.loc[0, "min_dscr_after"] == rows[0].metric("after", "min_dscr") and frame.loc[0, "preset"] == "h100-base"
+    assert frame.loc[0, "min_dscr_after"] == rows[0].metric("after", "min_dscr")
+    assert frame.loc[0, "preset"] == "h100-base"
     assert frame.loc[1, "error"] == "missing.xlsx: no such file"
 
 
