@@ -115,4 +115,5 @@ def curve_choice(preset: str, sets: list[str] | None, launch: list[str] | None, 
         raise ParameterError(str(exc)) from exc
     collateral_choice = CollateralChoice(assignments(COLLATERAL, "--collateral", collateral or []))
     return CurveChoice(preset=preset, overrides=curve_overrides(sets), launches=launches(launch, no_launches),
-                       mode=mode, collateral=collateral_choice, anchor=anchor_spec, contracted_until=until, releasing_gap_months=releasing_gap_months)
+                       mode=mode, collateral=collateral_choice, anchor=anchor_spec, contracted_until=until,
+                       releasing_gap_months=releasing_gap_months)
