@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UnsupportedFeatureError
+from engine.errors import EvaluationError
 from engine.xlsx.package import Package, m
 from engine.formula.evaluate import Evaluation
 from engine.refs import column_letter, parse_cell, quote_sheet
@@ -69,11 +69,9 @@ def find_tables(package: Package) -> list[DataTable]:
 def evaluate_tables(package: Package, ev: Evaluation, *, path: str | Path) -> int:
     """Compute every data table's cells into ``ev``; returns how many cells were filled.
 
-    Raises
-    ------
-    UnsupportedFeatureError
-        When another formula reads a data table's results: those formulas were calculated
-        before the table had values, and gpucredit will not write numbers it cannot vouch for.
+    Excel calculates a data table after the formulas it reads and before the formulas that read
+    it; so, once every table is computed, its values are given to the engine and what reads them
+    is recomputed (``path`` names the file in the engine's errors).
     """
     filled = 0
     for table in find_tables(package):
@@ -87,12 +85,17 @@ def evaluate_tables(package: Package, ev: Evaluation, *, path: str | Path) -> in
                 results[(table.sheet, row, col)] = ev.what_if(
                     {k: v for k, v in values.items() if isinstance(v, float)}, (table.sheet, *target))
         ev.settle({k: v for k, v in originals.items() if isinstance(v, float)})
-        for (sheet, row, col) in results:
-            if ev.dependents(sheet, row, col):
-                raise UnsupportedFeatureError(
-                    f"other formulas read the What-If data table {table.where}; gpucredit can compute the "
-                    "table but not yet what depends on it", path=path, sheet=sheet,
-                    cell=f"{column_letter(col)}{row}")
+        if any(ev.dependents(sheet, row, col) for sheet, row, col in results):
+            # the formulas that read the table, recomputed from its values (a recalculation clears the
+            # results of the tables before, which are given back below)
+            done = dict(ev.overrides)
+            ev.set_values({key: value for key, value in results.items() if isinstance(value, float)})
+            try:
+                ev.recalculate()
+            except EvaluationError as exc:
+                raise EvaluationError(f"{exc.message} (after the What-If data table {table.where})",
+                                      path=path) from exc
+            ev.overrides.update(done)
         ev.overrides.update(results)
         filled += len(results)
     return filled

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +22,15 @@ from typing import Any
 import formualizer as fz
 
 from engine.errors import EvaluationError
+from engine.formula.cycles import circular_cells, seed_from_cache
+from engine.formula.environment import Environment
+from engine.formula.functions import register_functions
 from engine.formula.prepare import prepare_engine_copy
 from engine.xlsx.package import Package, m
-from engine.refs import Area, column_letter, parse_cell, quote_sheet
-from engine.xlsx.sheet import sheet_of
+from engine.refs import Area, column_letter, parse_area, parse_cell, quote_sheet
 from engine.values import CellValue, ExcelError, date_to_serial
+
+Key = tuple[str, int, int]
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
 
@@ -62,12 +66,19 @@ class Iteration:
 
 
 class Evaluation:
-    """The values of one recalculated workbook; read any cell with :meth:`get`."""
+    """The values of one recalculated workbook; read any cell with :meth:`get`.
+
+    ``environment`` lists the cells whose results depend on where and when Excel calculated
+    (:mod:`engine.formula.environment`); ``circular`` the cells of circular references (and what
+    reads them), seeded with Excel's cached values before iterating; ``external_links`` the
+    indices of linked workbooks whose values Excel stored in the file and formulas read.
+    """
 
     def __init__(self, book: Any, *, date1904: bool = False, iteration: Iteration | None = None,
                  unsupported: dict[tuple[str, int, int], frozenset[str]] | None = None,
                  path: str | Path | None = None, time_limit_s: float | None = None,
-                 name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = ()) -> None:
+                 name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = (),
+                 environment: Environment | None = None, circular: tuple[Key, ...] = ()) -> None:
         self._book = book
         self._date1904 = date1904
         self.iteration = iteration or Iteration(enabled_in_workbook=False)
@@ -76,6 +87,9 @@ class Evaluation:
         self._path = path
         self._time_limit_s = time_limit_s
         self._name_users = name_users
+        self.environment = environment or Environment()
+        self.circular = circular
+        self.external_links: tuple[int, ...] = tuple(getattr(book, "cached_external_link_indices", ()) or ())
         self.overrides: dict[tuple[str, int, int], CellValue] = {}
 
     # -- editing the loaded workbook (a model session) ---------------------------------------------
@@ -163,6 +177,66 @@ class Evaluation:
             self._book.evaluate_all()
         except _ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine could not recalculate the workbook: {exc}") from exc
+
+    @contextmanager
+    def perturbed(self, cells: Iterable[Key], factor: float) -> Iterator[list[Key]]:
+        """Inside the ``with`` block every number among ``cells`` is multiplied by ``factor`` (a formula
+        cell holds its value × ``factor`` as a constant) and what reads them is recomputed; the block
+        gets the cells it changed (not the members of an array formula's spill). On leaving, each
+        cell gets its formula or value back and the workbook is recomputed: for a workbook without
+        circular references every value is then exactly what it was; the cells of a loop are first
+        put back to their values before the block, and iterate from there.
+        """
+        saved: list[tuple[Key, str | None, float]] = []
+        loop = {key: self.get(*key) for key in self.circular}
+        tables = dict(self.overrides)  # What-If table results, which a recalculation clears
+        for key in dict.fromkeys(cells):
+            value = self.get(*key)
+            if not isinstance(value, float) or key in self.overrides or self._spill_member(key):
+                continue
+            saved.append((key, self._book.get_formula(*key), value))
+            self._book.set_value(*key, value * factor)
+        try:
+            if saved:
+                self.recalculate()
+            yield [key for key, _formula, _value in saved]
+        finally:
+            for key, formula, value in saved:
+                self._book.set_value(*key, value)
+                if formula:
+                    self._book.set_formula(*key, formula)
+            if saved:
+                for key, value in loop.items():
+                    if isinstance(value, float) and (formula := self._book.get_formula(*key)):
+                        self._book.set_value(*key, value)
+                        self._book.set_formula(*key, formula)
+                self.recalculate()
+                self.overrides.update(tables)
+
+    def _spill_member(self, key: Key) -> bool:
+        sheet, row, col = key
+        try:
+            report = self._book.inspect_cell(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", include_values=False)
+        except _ENGINE_FAILURES:
+            return True
+        spill = report.to_dict().get("cell", {}).get("spill")
+        return bool(spill) and spill.get("kind") == "Member"
+
+    def precedents(self, sheet: str, row: int, col: int) -> list[tuple[str, int, int, int, int]]:
+        """The areas a formula cell reads directly, as (sheet, first row, first column, last row, last
+        column); names resolved where the engine resolves them."""
+        try:
+            report = self._book.precedents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", max_links=1024)
+        except _ENGINE_FAILURES:
+            return []
+        areas = []
+        for item in report.to_dict().get("precedents", []):
+            ref = item.get("reference", {})
+            text = ref.get("address") or ref.get("resolved") or (ref.get("resolution") or {}).get("resolved")
+            area = parse_area(text) if text else None
+            if area is not None:
+                areas.append((area.sheet or sheet, area.first_row, area.first_col, area.last_row, area.last_col))
+        return areas
 
     def dependents(self, sheet: str, row: int, col: int) -> int:
         """How many cells read this one."""
@@ -266,22 +340,54 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     """
     package = package if package is not None else Package.from_bytes(data)  # only read
     settings = _iteration_settings(package)
-    prepared = prepare_engine_copy(package)
+    prepared = prepare_engine_copy(package, date1904=date1904)
     if prepared.changed:
         data = package.to_bytes(replace=prepared.parts)
     unsupported = prepared.unsupported
     try:
-        book = _load(data, date1904, settings, iterate=True)
+        book = _load(data, date1904, settings, iterate=True, clock=prepared.environment.clock)
     except _ENGINE_FAILURES as exc:
         raise EvaluationError(f"the formula engine could not load the workbook: {exc}", path=path) from exc
     _run(book, time_limit_s, path)
     telemetry = book.last_cycle_telemetry()
+    circular: list[Key] = []
+    if telemetry.iterated_sccs or telemetry.capped_sccs:
+        engine_copy = Package.from_bytes(data)
+        circular = _circular(data, date1904, settings, engine_copy, path)
+        if seed_from_cache(book, engine_copy, circular):  # start the loops where Excel left them
+            _run(book, time_limit_s, path)
+            telemetry = book.last_cycle_telemetry()
     if telemetry.capped_sccs:
-        _raise_not_converged(package, data, date1904, settings, path)
+        where = circular[0] if circular else None
+        raise EvaluationError(
+            f"circular reference does not converge within {settings.max_iterations} iterations (change under "
+            f"{settings.max_change:g}); fix the model's loop, or its iteration settings in Excel",
+            path=path, sheet=where[0] if where else None,
+            cell=f"{column_letter(where[2])}{where[1]}" if where else None)
     iteration = Iteration(settings.enabled_in_workbook, settings.max_iterations, settings.max_change,
                           cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
     return Evaluation(book, date1904=date1904, iteration=iteration, unsupported=unsupported, path=path,
-                      time_limit_s=time_limit_s, name_users=prepared.name_users)
+                      time_limit_s=time_limit_s, name_users=prepared.name_users, environment=prepared.environment,
+                      circular=tuple(circular))
+
+
+def _circular(data: bytes, date1904: bool, settings: Iteration, package: Package, path: str | Path) -> list[Key]:
+    """The cells of the workbook's circular references (a second, non-iterating pass finds them; the
+    engine follows a workbook's own ``calcPr iterate``, so the copy it reads has it removed)."""
+    copy = Package.from_bytes(data)
+    workbook = copy.xml(copy.workbook_part())
+    calc = workbook.find(m("calcPr"))
+    if calc is not None and "iterate" in calc.attrib:
+        del calc.attrib["iterate"]
+        copy.write_xml(copy.workbook_part(), workbook)
+        data = copy.to_bytes()
+    try:
+        book = _load(data, date1904, settings, iterate=False)
+        book.evaluate_all()
+    except _ENGINE_FAILURES as exc:
+        raise EvaluationError(f"the workbook has circular references, and the engine failed finding them: {exc}",
+                              path=path) from exc
+    return circular_cells(book, package)
 
 
 def _run(book: Any, time_limit_s: float | None, path: str | Path | None) -> None:
@@ -355,14 +461,19 @@ def _time_limit(book: Any, seconds: float | None) -> Iterator[None]:
         _WATCHDOG.release(token)
 
 
-def _load(data: bytes, date1904: bool, settings: Iteration, *, iterate: bool) -> Any:
+def _load(data: bytes, date1904: bool, settings: Iteration, *, iterate: bool,
+          clock: dt.datetime | None = None) -> Any:
     config = fz.EvaluationConfig()
     config.date_system = "1904" if date1904 else "1900"
     if iterate:
         config.cycle_policy = "iterate"
         config.iterate_max_iterations = settings.max_iterations
         config.iterate_max_change = settings.max_change
-    return fz.Workbook.from_bytes(data, config=fz.WorkbookConfig(eval_config=config))
+    book = fz.Workbook.from_bytes(data, config=fz.WorkbookConfig(eval_config=config))
+    register_functions(book)
+    if clock is not None:  # Excel's clock at its last calculation, as local time (engine.formula.environment)
+        book.set_deterministic_clock(clock.replace(tzinfo=dt.timezone.utc), "utc")
+    return book
 
 
 def _iteration_settings(package: Package) -> Iteration:
@@ -376,26 +487,3 @@ def _iteration_settings(package: Package) -> Iteration:
     # Excel's own bounds: 1–32,767 iterations, a positive finite change
     return Iteration(enabled_in_workbook=get("iterate") in ("1", "true"), max_iterations=min(max(count, 1), 32_767),
                      max_change=delta if math.isfinite(delta) and delta > 0 else 0.001)
-
-
-def _raise_not_converged(package: Package, data: bytes, date1904: bool, settings: Iteration,
-                         path: str | Path) -> None:
-    """Name a cell of the cycle that did not converge (a second, non-iterating pass finds them)."""
-    where = None
-    try:
-        book = _load(data, date1904, settings, iterate=False)
-        book.evaluate_all()
-    except _ENGINE_FAILURES as exc:
-        raise EvaluationError(f"circular reference does not converge, and the engine failed naming it: {exc}",
-                              path=path) from exc
-    for entry in package.sheets():
-        if where is None and package.has(entry.part):
-            for row, col, _el in sheet_of(package, entry.part).formula_cells():
-                raw = book.get_value(entry.name, row, col)
-                if isinstance(raw, dict) and raw.get("kind") == "Circ":
-                    where = (entry.name, f"{column_letter(col)}{row}")
-                    break
-    raise EvaluationError(
-        f"circular reference does not converge within {settings.max_iterations} iterations (change under "
-        f"{settings.max_change:g}); fix the model's loop, or its iteration settings in Excel",
-        path=path, sheet=where[0] if where else None, cell=where[1] if where else None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from engine.formula.functions import ELEMENTWISE, PREFIX
 from engine.formula.tree import Item, Slot, apply_edits, parse_formula
 from engine.xlsx.names import Names
 from engine.refs import column_letter, parse_area, quote_sheet
@@ -109,6 +110,10 @@ class _Rewriter:
             name = item.name
             if name == _SINGLE:
                 self.edits.append((item.start, item.token.end - 1, "("))
+            elif context == "array" and name in ELEMENTWISE:
+                # Excel applies a value function to each element of an array argument; formualizer 0.13
+                # answers #VALUE!, so the engine calls gpucredit's elementwise twin instead
+                self.edits.append((item.start, item.token.end - 1, f"{PREFIX}{name}("))
             for inner, inner_context in zip(item.slots, _argument_contexts(name, len(item.slots), context)):
                 self.slot(inner, inner_context)
 
@@ -133,7 +138,9 @@ class _Rewriter:
 def intersect_formula(formula: str, names: Names, *, sheet: str, row: int, col: int, array: bool = False) -> str:
     """``formula`` (without ``=``) in cell ``(row, col)`` of ``sheet`` with its implicit intersections
     spelled out and ``_xlfn.SINGLE(x)`` reduced to ``(x)``; an array formula (``array``) intersects
-    only inside ``SINGLE``. A formula the tokenizer cannot read is returned as it is."""
+    only inside ``SINGLE``. Where Excel evaluates an argument as an array (an array formula,
+    ``SUMPRODUCT``'s arguments), ``ABS``, ``SIGN`` and ``INT`` become their elementwise twins
+    (:mod:`engine.formula.functions`). A formula the tokenizer cannot read is returned as it is."""
     tree = parse_formula(formula)
     if tree is None:
         return formula

@@ -10,11 +10,14 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from engine.refs import Area
-
+from engine.formula.environment import CLOCK, Environment, clock_of, environment_calls, reads_only_environment
+from engine.formula.formula_texts import FormulaTexts
+from engine.formula.functions import ELEMENTWISE, PREFIX
 from engine.formula.lambdas import unroll_lambdas
 from engine.formula.legacy import intersect_formula, without_range_only_calls
+from engine.formula.rewrites import excel_comparisons, formula_text_literals, offset_extents
 from engine.formula.support import unsupported_in_sheet
+from engine.refs import Area, parse_cell
 from engine.xlsx.names import Names
 from engine.xlsx.package import Package, drop, formula_of, m, serialise_xml
 from engine.xlsx.sheet import SheetXml, array_members, expand_shared_group, shared_groups, sheet_of
@@ -22,8 +25,9 @@ from engine.xlsx.sheet import SheetXml, array_members, expand_shared_group, shar
 
 @dataclass(frozen=True)
 class EngineCopy:
-    """What preparing the engine's copy did: whether anything changed, and the formula cells that call
-    a function the engine lacks (found in the same pass, on the rewritten text)."""
+    """What preparing the engine's copy did: whether anything changed, the formula cells that call a
+    function the engine lacks (found in the same pass, on the rewritten text), the environment cells
+    (:mod:`engine.formula.environment`) with Excel's clock, and the edited sheet parts."""
 
     changed: bool
     unsupported: dict[tuple[str, int, int], frozenset[str]]
@@ -31,27 +35,36 @@ class EngineCopy:
     # not follow a reference made through a name, so tracing what a cell reaches needs these
     name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = ()
     parts: dict[str, bytes] = field(default_factory=dict)  # the sheet parts the engine reads edited
+    environment: Environment = field(default_factory=Environment)
 
 
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 _LAMBDA = re.compile(r"LAMBDA\(", re.IGNORECASE)
+_ELEMENTWISE_CALL = re.compile(r"\b(?:" + "|".join(ELEMENTWISE) + r")\(", re.IGNORECASE)
+_FORMULATEXT = re.compile(r"FORMULATEXT\(", re.IGNORECASE)
+_ENVIRONMENT_MENTION = re.compile(rb"(?i)\b(CELL|INFO|NOW|TODAY|RAND|RANDBETWEEN)\(")
 
 
-def prepare_engine_copy(package: Package) -> EngineCopy:
+def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCopy:
     """What the engine needs that Excel's file does not say, one pass per sheet; ``package`` is only read.
 
     - Array members emptied: the engine treats a member cell that holds a value as an obstacle
       (``#SPILL!``); Excel treats it as part of the array. Emptied, the engine spills into them.
+    - Environment cells that read nothing else (``CELL("filename")``, ``INFO``, ``RAND``; ``NOW`` and
+      ``TODAY`` when no cell gives Excel's clock away) are held at Excel's cached value, and Excel's
+      clock is noted for the engine (:mod:`engine.formula.environment`).
     - Formulas rewritten: LAMBDA helpers unrolled (``engine.formula.lambdas``), implicit intersections
-      spelled out (``engine.formula.legacy``), one-cell legacy arrays clipped. A legacy array formula
-      shows only as much of its result as its range holds, while the engine spills the whole
-      result, so a one-cell legacy array is given to it as ``INDEX((expr),1,1)`` (multi-cell
-      legacy arrays hold results of their range's shape).
+      spelled out and array arguments given elementwise functions (``engine.formula.legacy``),
+      ``=``/``<>``, negative ``OFFSET`` extents and ``FORMULATEXT`` as Excel has them
+      (``engine.formula.rewrites``). A legacy array formula shows its result fitted to its range:
+      one cell shows the first value (``INDEX((expr),1,1)``), a range repeats a single value, row
+      or column and fills the rest with ``#N/A`` (``GPUCREDIT.FIT``).
 
     A sheet that needs none of this is given to the engine as the file has it; one that does is
     edited on a copy of its tree, and :attr:`EngineCopy.parts` holds the copy's bytes.
     """
     names = Names(package)
+    texts = FormulaTexts(package)
     candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
                            re.IGNORECASE)
     parts: dict[str, bytes] = {}
@@ -61,17 +74,25 @@ def prepare_engine_copy(package: Package) -> EngineCopy:
     named = re.compile(r"(?<![\w.!$'\]])(" + "|".join(re.escape(n) for n in sorted(areas, key=len, reverse=True))
                        + r")(?![\w(!\[])", re.IGNORECASE) if areas else None
     users: dict[str, set[tuple[str, int, int]]] = {}
-    for entry in package.sheets():
-        if not package.has(entry.part) or b"<f" not in (raw := package.read(entry.part)):
-            continue
-        sheet = sheet_of(package, entry.part)
-        if (b"array" in raw and _members_holding_values(sheet)) or (b"shared" in raw and _candidate_groups(sheet, candidate)):
+    environment = Environment()
+    sheets = [(entry, raw, sheet_of(package, entry.part)) for entry in package.sheets()
+              if package.has(entry.part) and b"<f" in (raw := package.read(entry.part))]
+    for entry, raw, sheet in sheets:
+        if _ENVIRONMENT_MENTION.search(raw):
+            _find_environment(sheet, entry.name, environment, date1904)
+    for entry, raw, sheet in sheets:
+        freezing = _frozen(sheet, entry.name, environment)
+        if (b"array" in raw and _members_holding_values(sheet)) or freezing or \
+                (b"shared" in raw and _groups_to_expand(sheet, candidate)):
             sheet = SheetXml(copy.deepcopy(sheet.root))
             _empty_array_members(sheet)
-            _expand_candidate_groups(sheet, candidate)
-            _apply(sheet, _rewrites(sheet, entry.name, names, candidate))
+            _expand_groups(sheet, candidate)
+            for row, col in freezing:
+                if sheet.hold_cached_value(row, col):
+                    environment.frozen.add((entry.name, row, col))
+            _apply(sheet, _rewrites(sheet, entry.name, names, candidate, texts))
             parts[entry.part] = serialise_xml(sheet.root)
-        elif rewrites := _rewrites(sheet, entry.name, names, candidate):
+        elif rewrites := _rewrites(sheet, entry.name, names, candidate, texts):
             sheet = SheetXml(copy.deepcopy(sheet.root))
             _apply(sheet, rewrites)
             parts[entry.part] = serialise_xml(sheet.root)
@@ -79,7 +100,7 @@ def prepare_engine_copy(package: Package) -> EngineCopy:
         if named is not None:
             _collect_name_users(sheet, entry.name, named, users)
     name_users = tuple((area, frozenset(cells)) for name, cells in users.items() for area in areas[name])
-    return EngineCopy(bool(parts), unsupported, name_users, parts)
+    return EngineCopy(bool(parts), unsupported, name_users, parts, environment)
 
 
 def _members_holding_values(sheet: SheetXml) -> bool:
@@ -87,9 +108,14 @@ def _members_holding_values(sheet: SheetXml) -> bool:
                for row, col in array_members(sheet))
 
 
-def _candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
-    return any(f_el.get("t") == "shared" and f_el.text and candidate.search(f_el.text)
+def _groups_to_expand(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
+    return any(f_el.get("t") == "shared" and f_el.text and _expands(f_el.text, candidate)
                for _r, _c, _el, f_el in sheet.formulas())
+
+
+def _expands(master: str, candidate: re.Pattern[str]) -> bool:
+    """Whether a shared formula needs a rewrite that depends on the cell (intersection, FORMULATEXT)."""
+    return bool(candidate.search(master) or _FORMULATEXT.search(master))
 
 
 def _apply(sheet: SheetXml, rewrites: dict[tuple[int, int], str]) -> None:
@@ -133,32 +159,91 @@ def _empty_array_members(sheet: SheetXml) -> bool:
     return changed
 
 
-def _rewrites(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str]
+def _text(sheet: SheetXml, f_el: object) -> str:
+    """The formula a cell computes: its own text, or its shared master's."""
+    assert hasattr(f_el, "get")
+    own = getattr(f_el, "text", None)
+    if own or f_el.get("t") != "shared":
+        return own or ""
+    si = f_el.get("si")
+    return next((m_el.text or "" for _r, _c, _el, m_el in sheet.formulas()
+                 if m_el.get("t") == "shared" and m_el.get("si") == si and m_el.text), "")
+
+
+def _find_environment(sheet: SheetXml, sheet_name: str, env: Environment, date1904: bool) -> None:
+    masters = {f_el.get("si"): f_el.text for _r, _c, _el, f_el in sheet.formulas()
+               if f_el.get("t") == "shared" and f_el.text}
+    for row, col, c_el, f_el in sheet.formulas():
+        text = f_el.text or (masters.get(f_el.get("si")) if f_el.get("t") == "shared" else None) or ""
+        calls = environment_calls(text)
+        if not calls:
+            continue
+        env.cells[(sheet_name, row, col)] = calls
+        cached = c_el.findtext(m("v"))
+        if calls <= CLOCK and cached and c_el.get("t", "n") == "n":
+            found = clock_of(text, float(cached), date1904=date1904)
+            if found is not None and (found[0] == "NOW" or env.clock is None):
+                env.clock = found[1]
+
+
+def _frozen(sheet: SheetXml, sheet_name: str, env: Environment) -> list[tuple[int, int]]:
+    """The sheet's environment cells that read nothing else, to hold at Excel's value (the clock does
+    that for ``NOW``/``TODAY`` once it is known)."""
+    out = []
+    for (name, row, col), calls in env.cells.items():
+        if name != sheet_name or (calls <= CLOCK and env.clock is not None):
+            continue
+        c_el = sheet.cell(row, col)
+        f_el = c_el.find(m("f")) if c_el is not None else None
+        if c_el is None or f_el is None or f_el.get("t") in ("array", "dataTable") or (
+                f_el.get("t") == "shared" and f_el.text):
+            continue  # an array's or a shared master's formula is read by other cells too
+        if c_el.find(m("v")) is not None and reads_only_environment(_text(sheet, f_el)):
+            out.append((row, col))
+    return out
+
+
+def _rewrites(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str], texts: FormulaTexts
               ) -> dict[tuple[int, int], str]:
     """The formulas the engine needs written otherwise, ``{(row, col): text}`` (the sheet is only read)."""
     out: dict[tuple[int, int], str] = {}
     for row, col, c_el, f_el in sheet.formulas():
         kind = f_el.get("t", "normal")
-        if kind in ("dataTable", "shared") or not f_el.text:
+        if kind == "dataTable" or not f_el.text:
             continue
         text = f_el.text
-        if _LAMBDA.search(text):
-            text = unroll_lambdas(text, names, sheet_name)
-        if candidate.search(text) and candidate.search(without_range_only_calls(text)):
-            text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
-        if kind == "array" and c_el.get("cm") is None and ":" not in f_el.get("ref", ":"):
-            text = f"INDEX(({text}),1,1)"  # a one-cell legacy array shows its result's first value
+        if kind != "shared":  # a shared master's text is read by its members too: no rewrite that depends on the cell
+            if _LAMBDA.search(text):
+                text = unroll_lambdas(text, names, sheet_name)
+            if (candidate.search(text) and candidate.search(without_range_only_calls(text))) or (
+                    kind == "array" and _ELEMENTWISE_CALL.search(text)):
+                text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
+            if _FORMULATEXT.search(text):
+                text = formula_text_literals(text, lambda ref: texts.formula_at(ref, sheet_name))
+        text = excel_comparisons(offset_extents(text))
+        if kind == "array" and c_el.get("cm") is None:
+            text = _fit_legacy_array(text, f_el.get("ref", ""))
         if text != f_el.text:
             out[(row, col)] = text
     return out
 
 
-def _expand_candidate_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
-    """Expand the shared-formula groups whose text may need intersecting: each member reads its own cell."""
+def _fit_legacy_array(text: str, ref: str) -> str:
+    """A legacy array formula's result as Excel shows it in its range (see :func:`prepare_engine_copy`)."""
+    if ":" not in ref:
+        return f"INDEX(({text}),1,1)"
+    first, last = ref.split(":")
+    (r1, c1), (r2, c2) = parse_cell(first), parse_cell(last)
+    return f"{PREFIX}FIT(({text}),{r2 - r1 + 1},{c2 - c1 + 1})"
+
+
+def _expand_groups(sheet: SheetXml, candidate: re.Pattern[str]) -> bool:
+    """Expand the shared-formula groups whose text needs a rewrite that depends on the cell: each member
+    then reads its own cell."""
     expanded = False
     for group in shared_groups(sheet).values():
         master = next((formula_of(el).text for _r, _c, el in group if formula_of(el).text), None)
-        if master and candidate.search(master):
+        if master and _expands(master, candidate):
             try:
                 expand_shared_group(group)
             except ValueError:

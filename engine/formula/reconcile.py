@@ -15,7 +15,8 @@ from pathlib import Path
 from lxml import etree
 
 from engine.errors import ReconciliationError
-from engine.xlsx.package import REL_SHARED_STRINGS, Package, m
+from engine.formula.support import called_functions
+from engine.xlsx.package import REL_CALC_CHAIN, REL_SHARED_STRINGS, Package, m
 from engine.formula.evaluate import Evaluation
 from engine.refs import quote_sheet
 from engine.xlsx.sheet import array_members, sheet_of
@@ -27,12 +28,22 @@ REL_TOL, ABS_TOL = 1e-9, 1e-6  # the accuracy contract, the same as the LibreOff
 class MismatchCause(StrEnum):
     """Why a cell probably did not reproduce Excel's cached value."""
 
-    VOLATILE = "volatile"  # NOW, TODAY, RAND, CELL, INFO, OFFSET, INDIRECT
+    ENVIRONMENT = "environment"  # CELL("filename"), INFO, NOW, TODAY, RAND read with other cells
+    VOLATILE = "volatile"  # OFFSET, INDIRECT: references built while calculating
     DATA_TABLE = "data table"
-    FUNCTION = "function"  # a function the engine lacks
-    CIRCULARITY = "circularity"
+    FUNCTION = "function"  # a function the engine lacks, or implements otherwise
+    CIRCULAR = "circular"  # a cell of a circular reference, iterated to another point
     SPILL = "spill"  # an array formula or one of its members
+    PRECEDENT = "precedent"  # a cell it reads differs already
+    EQUALITY = "equality tolerance"  # a comparison of numbers that agree almost, not exactly
+    STALE = "stale cached value"  # a plain reference to a constant that holds something else now
     OTHER = "other"
+
+
+# Excel's solvers stop at their documented accuracy ("accurate within 0.000001 percent"); the
+# engine solves to machine precision, so their results agree to 1e-8, not to the 1e-9 of §6.
+SOLVERS = frozenset(("IRR", "XIRR", "RATE", "MIRR", "YIELD"))
+SOLVER_TOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -57,11 +68,18 @@ class Reconciliation:
 
     ``checked`` counts formula cells and the member cells of array formulas (whose stored
     values are the array's results); ``formula_cells`` counts the formula cells alone.
+    ``environment`` lists the cells whose value depends on where and when Excel calculated,
+    kept at Excel's value and not checked; ``solver`` the cells of Excel's solvers (IRR, XIRR,
+    RATE) that agree to Excel's documented accuracy, 1e-8, but not to 1e-9. ``uncalculated``:
+    the workbook carries no Excel values at all (written by a library that never calculates).
     """
 
     checked: int
     mismatches: tuple[Mismatch, ...]
     formula_cells: int = 0
+    environment: tuple[str, ...] = ()
+    solver: tuple[str, ...] = ()
+    uncalculated: bool = False
     reproduced: frozenset[tuple[str, int, int]] = frozenset()  # the cells whose cached value the engine reproduced
 
     def by_cause(self) -> dict[MismatchCause, list[Mismatch]]:
@@ -71,68 +89,137 @@ class Reconciliation:
             groups.setdefault(mismatch.cause, []).append(mismatch)
         return groups
 
+    @property
+    def share(self) -> float | None:
+        """Reproduced / checked; ``None`` when nothing was checked (nothing checked is not a pass)."""
+        return (self.checked - len(self.mismatches)) / self.checked if self.checked else None
+
     def to_json(self, *, cells_per_cause: int = 20) -> dict[str, object]:
         reproduced = self.checked - len(self.mismatches)
+        note = None
+        if not self.checked:
+            note = ("no Excel values to check against: the workbook was saved by a program that does not calculate"
+                    if self.uncalculated else "no Excel values to check against")
         return {
-            "total": self.checked, "reproduced": reproduced,
-            "share": reproduced / self.checked if self.checked else 1.0,
-            "formula_cells": self.formula_cells,
+            "total": self.checked, "reproduced": reproduced, "share": self.share,
+            "formula_cells": self.formula_cells, "uncalculated": self.uncalculated, "note": note,
+            "environment": {"count": len(self.environment), "cells": list(self.environment[:cells_per_cause])},
+            "solver_tolerance": {"count": len(self.solver), "cells": list(self.solver[:cells_per_cause])},
             "causes": {cause: {"count": len(items), "cells": [str(m) for m in items[:cells_per_cause]]}
                        for cause, items in sorted(self.by_cause().items())},
         }
 
 
 def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
-    """Compare every formula cell that carries a cached value with the engine's value."""
+    """Compare every formula cell that carries a cached value with the engine's value.
+
+    A text result Excel cached as empty (``<v/>``) is checked as the empty text it is. A workbook
+    without a calculation chain whose formulas all cache 0 or nothing was never calculated
+    (xlsxwriter writes 0 everywhere): nothing is checked against those zeros.
+    """
     strings = shared_strings(package)
     checked = formula_cells = 0
-    mismatches = []
+    found: list[tuple[str, int, int, etree._Element, CellValue, CellValue]] = []
+    environment: list[str] = []
+    solver: list[str] = []
+    any_result = False
     reproduced: set[tuple[str, int, int]] = set()
-    for entry in package.sheets():
-        if not package.has(entry.part):
-            continue
-        sheet = sheet_of(package, entry.part)
+    entries = [(entry, sheet_of(package, entry.part)) for entry in package.sheets() if package.has(entry.part)]
+    for entry, sheet in entries:
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
         cells += [(row, col, c_el) for row, col in array_members(sheet)
                   if (c_el := sheet.cell(row, col)) is not None]
         for row, col, c_el in cells:
             v_el = c_el.find(m("v"))
-            if v_el is None or v_el.text is None:
+            if v_el is None or (v_el.text is None and c_el.get("t") not in ("str", "inlineStr")):
                 continue
-            cached = _cached(c_el.get("t", "n"), v_el.text, strings)
-            computed = evaluation.get(entry.name, row, col)
+            cached = _cached(c_el.get("t", "n"), v_el.text or "", strings)
+            any_result = any_result or cached not in (0.0, "")
+            key = (entry.name, row, col)
+            if key in evaluation.environment.cells:
+                environment.append(f"{quote_sheet(entry.name)}!{c_el.get('r', '')}")
+                computed = evaluation.get(*key)
+                if key in evaluation.environment.frozen or same(cached, computed):
+                    reproduced.add(key)
+                    continue
+            else:
+                computed = evaluation.get(*key)
             checked += 1
             formula_cells += c_el.find(m("f")) is not None
             if same(cached, computed):
-                reproduced.add((entry.name, row, col))
-            else:
-                cause = (MismatchCause.FUNCTION if (entry.name, row, col) in evaluation.unsupported
-                         else cause_of(c_el, computed))
-                mismatches.append(Mismatch(entry.name, c_el.get("r", ""), cached, computed, cause, row, col))
-    return Reconciliation(checked, tuple(mismatches), formula_cells, frozenset(reproduced))
+                reproduced.add(key)
+                continue
+            if _solved(c_el, cached, computed):
+                solver.append(f"{quote_sheet(entry.name)}!{c_el.get('r', '')}")
+                continue
+            found.append((entry.name, row, col, c_el, cached, computed))
+    if not any_result and REL_CALC_CHAIN not in {rel[1] for rel in package.relationships(package.workbook_part())}:
+        return Reconciliation(0, (), 0, uncalculated=True)  # nothing reproduced: there was nothing to
+    wrong = {(sheet, row, col) for sheet, row, col, *_rest in found}
+    mismatches = tuple(Mismatch(sheet, c_el.get("r", ""), cached, computed,
+                                cause_of(c_el, computed, evaluation=evaluation, key=(sheet, row, col), wrong=wrong),
+                                row, col)
+                       for sheet, row, col, c_el, cached, computed in found)
+    return Reconciliation(checked, mismatches, formula_cells, tuple(environment), tuple(solver),
+                          reproduced=frozenset(reproduced))
 
 
-_VOLATILE = re.compile(r"\b(NOW|TODAY|RAND|RANDBETWEEN|CELL|INFO|OFFSET|INDIRECT)\s*\(", re.IGNORECASE)
+def _solved(c_el: etree._Element, cached: CellValue, computed: CellValue) -> bool:
+    """A solver's result (IRR, XIRR, RATE) within Excel's documented accuracy of the engine's."""
+    text = c_el.findtext(m("f")) or ""
+    if not isinstance(cached, float) or not isinstance(computed, float) or not SOLVERS & called_functions(text):
+        return False
+    return math.isclose(cached, computed, rel_tol=SOLVER_TOL, abs_tol=ABS_TOL)
 
 
-def cause_of(c_el: etree._Element, computed: CellValue) -> MismatchCause:
-    """Why a cell probably did not reproduce: volatile, function, circularity, data table, spill."""
+_VOLATILE = re.compile(r"\b(OFFSET|INDIRECT)\s*\(", re.IGNORECASE)
+_COMPARES = re.compile(r"(?<![<>])=|<>")
+_PLAIN_REFERENCE = re.compile(r"\s*(?:(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?\$?[A-Za-z]{1,3}\$?\d+\s*")
+
+
+def cause_of(c_el: etree._Element, computed: CellValue, *, evaluation: Evaluation | None = None,
+             key: tuple[str, int, int] | None = None, wrong: set[tuple[str, int, int]] | None = None) -> MismatchCause:
+    """Why a cell probably did not reproduce; with ``evaluation``, ``key`` and the set of cells that
+    differ (``wrong``), a cell reading one of those is put down to that (``precedent``)."""
     f_el = c_el.find(m("f"))
     text = (f_el.text or "") if f_el is not None else ""
-    if _VOLATILE.search(text):
-        return MismatchCause.VOLATILE
+    if evaluation is not None and key is not None:
+        if key in evaluation.environment.cells:
+            return MismatchCause.ENVIRONMENT
+        if key in evaluation.unsupported:
+            return MismatchCause.FUNCTION
+        if key in set(evaluation.circular):
+            return MismatchCause.CIRCULAR
     if f_el is not None and f_el.get("t") == "dataTable":
         return MismatchCause.DATA_TABLE
     if isinstance(computed, ExcelError):
         if computed.code == "#NAME?":
             return MismatchCause.FUNCTION
         if computed.code == "#CIRC!":
-            return MismatchCause.CIRCULARITY
-        if computed.code == "#SPILL!":
-            return MismatchCause.SPILL
+            return MismatchCause.CIRCULAR
+    if evaluation is not None and key is not None and wrong and f_el is not None and _reads_wrong(evaluation, key, wrong):
+        return MismatchCause.PRECEDENT
+    if isinstance(computed, ExcelError) and computed.code == "#SPILL!":
+        return MismatchCause.SPILL
     if c_el.get("cm") is not None or (f_el is not None and f_el.get("t") == "array") or f_el is None:
         return MismatchCause.SPILL  # an array formula, or a member cell of one
+    if _VOLATILE.search(text):
+        return MismatchCause.VOLATILE
+    if f_el is not None and evaluation is not None and key is not None:
+        engine_text = evaluation.formula(*key) or ""  # a shared member's own formula, too
+        if _PLAIN_REFERENCE.fullmatch(engine_text.lstrip("=")):
+            return MismatchCause.STALE  # =I73 can only differ if Excel did not recalculate it
+        text = text or engine_text
+    if _COMPARES.search(text):
+        return MismatchCause.EQUALITY
     return MismatchCause.OTHER
+
+
+def _reads_wrong(evaluation: Evaluation, key: tuple[str, int, int], wrong: set[tuple[str, int, int]]) -> bool:
+    for sheet, r1, c1, r2, c2 in evaluation.precedents(*key):
+        if any(s == sheet and r1 <= r <= r2 and c1 <= c <= c2 and (s, r, c) != key for s, r, c in wrong):
+            return True
+    return False
 
 
 def require_reconciled(result: Reconciliation, used: set[tuple[str, int, int]], *, path: Path,

@@ -16,6 +16,7 @@ import formualizer as fz
 from formualizer.visitor import collect_function_names
 
 from engine.errors import EvaluationError, UnsupportedFunctionError
+from engine.formula.functions import is_registered
 from engine.formula.tree import function_name
 from engine.refs import column_letter, quote_sheet
 from engine.xlsx.package import Package
@@ -64,7 +65,10 @@ def _function_names(formula: str) -> set[str]:
 
 @lru_cache(maxsize=512)
 def is_supported(function: str) -> bool:
-    """Whether the engine implements ``function``: an unknown name evaluates to ``#NAME?``."""
+    """Whether the engine implements ``function``: an unknown name evaluates to ``#NAME?``; gpucredit's
+    own functions (:mod:`engine.formula.functions`) are registered with every workbook it loads."""
+    if is_registered(function):
+        return True
     probe = fz.Workbook()
     probe.sheet("Probe").set_formula(1, 1, f"={function}()")
     probe.evaluate_all()

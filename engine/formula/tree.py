@@ -18,6 +18,7 @@ _TT, _TS = fz.TokenType, fz.TokenSubType
 _BRACKETS = {_TT.Func: "call", _TT.Paren: "group", _TT.Array: "other"}
 _OPERATORS = (_TT.OpInfix, _TT.OpPrefix, _TT.OpPostfix)
 REFERENCE_OPERATORS = (":", " ", ",")  # range, intersection, union: they work on references
+COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")  # the operators that bind loosest
 MAX_NESTING = 128  # Excel allows 64 levels of nested functions; deeper text is not an Excel formula
 
 
@@ -39,6 +40,7 @@ class Slot:
     start: int = -1
     end: int = -1
     commas: list[int] = field(default_factory=list)
+    comparisons: list[tuple[int, int, str]] = field(default_factory=list)
 
     def text(self, formula: str) -> str:
         return formula[self.start:self.end] if self.start >= 0 else ""
@@ -111,6 +113,8 @@ def _parse(tokens: list[Any], at: int, depth: int = 0) -> tuple[Slot, int]:
                 slot.commas.append(tok.start - 1)
         elif kind in _OPERATORS:
             slot.operators = True
+            if kind == _TT.OpInfix and tok.value in COMPARISONS:
+                slot.comparisons.append((tok.start - 1, tok.end - 1, str(tok.value)))
     return slot, at
 
 

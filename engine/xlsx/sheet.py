@@ -25,6 +25,9 @@ WORKSHEET_ORDER = (
 )
 
 
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
 def insert_in_order(root: etree._Element, child: etree._Element) -> None:
     """Insert ``child`` into a worksheet root after every sibling that must precede it."""
     local = etree.QName(child).localname
@@ -145,6 +148,29 @@ class SheetXml:
         _write_constant(c_el, value)
         if style is not None:
             c_el.set("s", str(style))
+
+    def hold_cached_value(self, row: int, col: int) -> bool:
+        """Replace a formula cell by the value cached in it (a constant from now on); False when the cell
+        has no formula or no cached value. The engine's private copy uses it for environment cells."""
+        found = self._formulas.get((row, col))
+        c_el = found[0] if found is not None else None
+        v_el = c_el.find(m("v")) if c_el is not None else None
+        if c_el is None or v_el is None or v_el.text is None:
+            return False
+        f_el = c_el.find(m("f"))
+        if f_el is not None:
+            c_el.remove(f_el)
+        self._formulas.pop((row, col), None)
+        if c_el.get("t") == "str":  # a formula's text result; as a constant it is an inline string
+            text = v_el.text
+            c_el.remove(v_el)
+            c_el.set("t", "inlineStr")
+            t_el = etree.SubElement(etree.SubElement(c_el, m("is")), m("t"))
+            t_el.text = text
+            t_el.set(XML_SPACE, "preserve")
+        elif c_el.get("t") not in ("b", "e"):
+            drop(c_el, "t")
+        return True
 
     def style_of(self, row: int, col: int) -> int:
         c_el = self._cells.get((row, col))
@@ -351,6 +377,24 @@ def expand_shared_group(group: list[tuple[int, int, etree._Element]]) -> None:
         f = formula_of(el)
         drop(f, "t", "si", "ref")
         f.text = text[1:]
+
+
+def translate_shared(sheet: SheetXml, si: str, row: int, col: int) -> str | None:
+    """The formula (without ``=``) that member ``(row, col)`` of shared group ``si`` holds: its master's
+    text moved to the member's cell; ``None`` when the group has no readable master."""
+    from openpyxl.formula.tokenizer import TokenizerError
+    from openpyxl.formula.translate import Translator
+
+    master = next(((r, c, el) for r, c, el in shared_groups(sheet).get(si, []) if formula_of(el).text), None)
+    if master is None:
+        return None
+    mr, mc, m_el = master
+    try:
+        text = Translator("=" + (formula_of(m_el).text or ""), origin=f"{column_letter(mc)}{mr}").translate_formula(
+            f"{column_letter(col)}{row}")
+    except TokenizerError:
+        return None
+    return str(text)[1:]
 
 
 def array_members(sheet: SheetXml) -> list[tuple[int, int]]:

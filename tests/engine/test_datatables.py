@@ -13,7 +13,6 @@ import pytest
 
 from conftest import TEMPLATES
 from engine.convert import CurveChoice, convert
-from engine.errors import UnsupportedFeatureError
 
 RATES = (0.05, 0.07, 0.09)
 TERMS = (8, 10, 12)
@@ -76,9 +75,13 @@ def test_one_and_two_variable_tables_match_a_loop(tmp_path):
     assert formulas["G41"].value is not None  # the table master keeps its TABLE definition
 
 
-def test_a_formula_reading_a_table_is_refused_by_name(tmp_path):
+def test_a_formula_reading_a_table_is_evaluated_after_the_table(tmp_path):
+    """Excel calculates a table before the formulas that read it: G60 = MAX(G41:G43) is the largest
+    debt service of the table, checked against numpy-financial's PMT (never the engine's own)."""
     src = _with_tables(tmp_path, feed_table=True)
-    with pytest.raises(UnsupportedFeatureError) as err:
-        convert(src, tmp_path / "out.xlsx")
-    assert "What-If data table Inputs!G41:G43" in str(err.value)
-    assert not (tmp_path / "out.xlsx").exists()
+    result = convert(src, tmp_path / "out.xlsx", curve=CurveChoice(preset="h100-stress"))
+    cached = openpyxl.load_workbook(src, data_only=True)["Inputs"]
+    term, loan = cached["C23"].value, cached["C21"].value
+    want = max(float(npf.pmt(r, term, -loan)) for r in RATES)
+    got = openpyxl.load_workbook(result.output, data_only=True)["Inputs"]["G60"].value
+    assert math.isclose(got, want, rel_tol=1e-9)

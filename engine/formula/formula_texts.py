@@ -1,0 +1,42 @@
+"""The formulas a workbook stores, cell by cell, as Excel shows them (for ``FORMULATEXT``).
+
+Read from the package as it was before the engine's copy was rewritten; a member of a shared
+formula gets its master's text moved to its own cell, as Excel shows it.
+"""
+
+from __future__ import annotations
+
+from engine.refs import parse_cell, split_sheet
+from engine.xlsx.package import Package, formula_of, m
+from engine.xlsx.sheet import sheet_of, translate_shared
+
+
+class FormulaTexts:
+    """Lazily parsed snapshot of every sheet's formulas."""
+
+    def __init__(self, package: Package) -> None:
+        self._package = package
+        self._parts = {entry.name: entry.part for entry in package.sheets() if package.has(entry.part)}
+
+    def formula_at(self, ref: str, sheet: str) -> str | None:
+        """The stored formula (without ``=``) of the cell ``ref`` names (a range: its first cell) as
+        written on ``sheet``; ``""`` when that cell holds no formula; ``None`` when it cannot tell
+        (not a plain reference, an unknown sheet, an array formula)."""
+        try:
+            where, address = split_sheet(ref)
+            row, col = parse_cell(address.split(":")[0].replace("$", ""))
+        except ValueError:
+            return None
+        name = where or sheet
+        if name not in self._parts:
+            return None
+        xml = sheet_of(self._package, self._parts[name])  # the file's own tree: the engine's copy edits copies
+        c_el = xml.cell(row, col)
+        if c_el is None or c_el.find(m("f")) is None:
+            return ""
+        f_el = formula_of(c_el)
+        if f_el.get("t") in ("array", "dataTable"):
+            return None
+        if f_el.get("t") == "shared" and not f_el.text:
+            return translate_shared(xml, f_el.get("si", ""), row, col)
+        return f_el.text or ""
