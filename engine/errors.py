@@ -28,6 +28,7 @@ Only the CLI (and the xlwings shell) print them; library code raises.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -64,7 +65,7 @@ class GpuCreditError(Exception):
         if self.path is not None:
             parts.append(self.path.name)
         if self.sheet is not None and self.cell is not None:
-            parts.append(f"{self.sheet}!{self.cell}")
+            parts.append(f"{_quoted(self.sheet)}!{self.cell}")
         elif self.sheet is not None:
             parts.append(self.sheet)
         elif self.cell is not None:
@@ -78,6 +79,19 @@ class GpuCreditError(Exception):
             self.path = Path(path)
             self.args = (self.one_line(),)
         return self
+
+
+_PLAIN_SHEET = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_CELL_LIKE = re.compile(r"\$?[A-Za-z]{1,3}\$?\d{1,7}")
+
+
+def _quoted(sheet: str) -> str:
+    """A sheet name as a formula writes it before ``!``: quoted when it has spaces or punctuation, starts
+    with a digit or looks like a cell (``'Solar Model'!G82``). The kernel modules stand alone, so this
+    repeats the rule of ``engine.refs.quote_sheet``."""
+    if _PLAIN_SHEET.fullmatch(sheet) and not _CELL_LIKE.fullmatch(sheet):
+        return sheet
+    return "'" + sheet.replace("'", "''") + "'"
 
 
 class InputFileError(GpuCreditError, ValueError):

@@ -117,10 +117,10 @@ def _rewire(
         sheet = sheet_of(package, part)
         arrays = array_ranges(sheet)
         covering = {p: array_covering(arrays, rent[p].row, rent[p].col) for p in periods}
+        for p in periods:  # first, so that a member of a shared formula shows its own text below
+            expand_shared_formula(sheet, rent[p].row, rent[p].col)
         olds = {p: "{=" + (found[0].text or "") + "}" if (found := covering[p]) is not None
                 else _old_formula(sheet, rent[p]) for p in periods}
-        for p in periods:
-            expand_shared_formula(sheet, rent[p].row, rent[p].col)
         for f_el, bounds in {id(found[0]): found for found in covering.values() if found is not None}.values():
             split_array_formula(sheet, f_el.text or "", bounds)
             split = True

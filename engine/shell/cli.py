@@ -136,14 +136,18 @@ def inspect_cmd(
 ) -> None:
     """Show where a template keeps its timeline, rent and debt lines, and how sure detection is."""
     from engine.convert import inspect
-    from engine.errors import DetectionError
     from engine.template.profile import profile_to_toml
     from engine.xlsx.save import check_output, write_atomic
 
     def run() -> None:
-        if write_profile is not None:
-            check_output(write_profile, force=force, what="profile file")
-        found = inspect(input, reconcile=reconcile_)
+        try:
+            if write_profile is not None:
+                check_output(write_profile, force=force, what="profile file")
+            found = inspect(input, reconcile=reconcile_)
+        except Exception as exc:  # noqa: BLE001 - re-raised: render.guard prints it and sets the exit code
+            if as_json:  # one JSON object on stdout whatever failed (issue 18)
+                sys.stdout.write(json.dumps({"file": str(input), "ok": False, "error": render.failure(exc)}) + "\n")
+            raise
         render.warnings(input.name, found.warnings)
         report = found.reconciliation
         if as_json:
@@ -155,6 +159,7 @@ def inspect_cmd(
             render.detection(found)
             if report is not None:
                 render.reconciliation(report)
+        problem = found.problem()
         if found.error is not None:
             raise found.error
         if write_profile is not None and found.profile is not None:
@@ -163,9 +168,8 @@ def inspect_cmd(
             write_atomic(text.encode(), write_profile, force=force, what="profile file")
             if not as_json:
                 render.said(f"wrote {write_profile}")
-        if found.guesses():
-            raise DetectionError("some fields could only be guessed (marked guess); correct them in a profile "
-                                 "(--write-profile) before converting", path=input)
+        if problem is not None:
+            raise problem
 
     render.guard(run)
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.errors import GpuCreditError
+from engine.refs import format_range
 
 out_console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -55,10 +56,17 @@ def guard(fn: Callable[[], None]) -> None:
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message instead of a traceback
         if debug["on"]:
             raise
-        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        err_console.print(f"error: internal error in gpucredit (a bug, not a problem with your file): {detail}; "
-                          "please report it with the output of `gpucredit --debug ...`", markup=False)
+        err_console.print(f"error: {failure(exc)}; please report it with the output of `gpucredit --debug ...`",
+                          markup=False)
         raise typer.Exit(INTERNAL_ERROR) from None
+
+
+def failure(exc: BaseException) -> str:
+    """The one line printed after ``error:`` for ``exc`` (also ``inspect --json``'s ``error``)."""
+    if isinstance(exc, GpuCreditError):
+        return cli_text(exc.one_line())
+    return "internal error in gpucredit (a bug, not a problem with your file): " + " ".join(
+        f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def fmt(x: float | None, spec: str) -> str:
@@ -120,12 +128,19 @@ def detection(found: Any) -> None:
     out_console.print(table)
     for title, items in (("rent candidates", found.rent_candidates), ("other income lines", found.revenue_lines)):
         for c in items:
-            said(f"{title}: '{c.label}' at {c.cells[0].sheet}!{c.cells[0].a1}:{c.cells[-1].a1} — {c.note}")
+            said(f"{title}: '{c.label}' at {format_range(c.cells)} — {c.note}")
 
 
 def reconciliation(report: dict[str, Any]) -> None:
-    said(f"reconciliation: {report['reproduced']:,} of {report['total']:,} cached values reproduced "
-         f"({report['share']:.1%})")
+    if report["share"] is None:  # nothing checked is not a pass
+        said(f"reconciliation: {report['note']}")
+    else:
+        said(f"reconciliation: {report['reproduced']:,} of {report['total']:,} cached values reproduced "
+             f"({report['share']:.1%})")
+    for key, what in (("environment", "kept Excel's value (CELL, INFO, NOW, TODAY, RAND)"),
+                      ("solver_tolerance", "within Excel's solver accuracy (IRR, XIRR, RATE: 1e-8)")):
+        if report[key]["count"]:
+            said(f"  {what}: {report[key]['count']:,}, e.g. {'; '.join(report[key]['cells'][:3])}")
     for cause, group in report["causes"].items():
         said(f"  {cause}: {group['count']:,}, e.g. {'; '.join(group['cells'][:3])}")
 

@@ -215,7 +215,10 @@ def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
         drop(c_el, "t")
     else:
         c_el.set("t", kind)
-    etree.SubElement(c_el, _V).text = text
+    v_el = etree.SubElement(c_el, _V)
+    v_el.text = text
+    if kind == "str" and text != text.strip():  # Excel trims the text of an element that does not say preserve
+        v_el.set(XML_SPACE, "preserve")
 
 
 _V = m("v")

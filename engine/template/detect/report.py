@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from engine.errors import GpuCreditError
+from engine.errors import DetectionError, GpuCreditError
 from engine.refs import CellRef, format_range
 from engine.template.profile import TemplateProfile
 
@@ -80,6 +80,27 @@ class Detection:
     def guesses(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.confidence is Confidence.GUESS]
 
+    def only_start_is_guessed(self) -> bool:
+        """The model is undated (numbered periods) and everything else was found: ``--set start`` is all
+        convert needs."""
+        return [g.field for g in self.guesses()] == ["start"]
+
+    def problem(self) -> GpuCreditError | None:
+        """Why convert cannot use what was found: the detection error, or the fields only guessed."""
+        if self.error is not None:
+            return self.error
+        guesses = self.guesses()
+        if not guesses:
+            return None
+        if self.only_start_is_guessed():
+            return DetectionError(
+                "the model's periods are numbered, not dated, and nothing in it says when the first one starts; "
+                "pass --set start=YYYY-MM-DD (the first period's start date) to convert, or a profile with "
+                "[timeline] start", path=self.path)
+        what = "; ".join(f"{g.field}: {g.how}" for g in guesses)
+        return DetectionError(f"detection could only guess ({what}); run gpucredit inspect --write-profile, "
+                              "correct the profile and pass it with --profile", path=self.path)
+
     def comments(self) -> dict[str, str]:
         """Notes for :func:`engine.template.profile.profile_to_toml`: how each field was found, and how sure."""
         keys = {"timeline": "timeline.cells", "kind": "timeline.kind", "frequency": "timeline.frequency",
@@ -88,8 +109,9 @@ class Detection:
         return {keys.get(name, f"metrics.{name}"): f"{f.confidence}: {f.how}" for name, f in self.findings.items()}
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": str(self.path), "ok": self.error is None and not self.guesses(),
-                "error": self.error.one_line() if self.error else None,
+        problem = self.problem()
+        return {"file": str(self.path), "ok": problem is None,
+                "error": problem.one_line() if problem is not None else None,
                 "fields": {name: f.to_json() for name, f in self.findings.items()},
                 "rent_candidates": [c.to_json() for c in self.rent_candidates],
                 "revenue_lines": [c.to_json() for c in self.revenue_lines], "warnings": list(self.warnings)}

@@ -112,12 +112,8 @@ def detect_profile(source: Source, ev: Evaluation) -> TemplateProfile:
         only be guessed (a period-number timeline with no start date): pass ``--profile``.
     """
     found = inspect_workbook(source, ev)
-    if found.error is not None:
-        raise found.error
-    guesses = found.guesses()
-    if guesses:
-        what = "; ".join(f"{g.field}: {g.how}" for g in guesses)
-        raise DetectionError(f"detection could only guess ({what}); run gpucredit inspect --write-profile, "
-                             "correct the profile and pass it with --profile", path=source.path)
+    problem = found.problem()
+    if problem is not None:
+        raise problem
     assert found.profile is not None
     return found.profile
