@@ -90,6 +90,7 @@ class Evaluation:
         self.environment = environment or Environment()
         self.circular = circular
         self.external_links: tuple[int, ...] = tuple(getattr(book, "cached_external_link_indices", ()) or ())
+        self._valued: set[Key] = set()  # cells given a value through set_value since loading
         self.overrides: dict[tuple[str, int, int], CellValue] = {}
 
     # -- editing the loaded workbook (a model session) ---------------------------------------------
@@ -98,6 +99,7 @@ class Evaluation:
         on them, and only that."""
         for (sheet, row, col), value in values.items():
             self._book.set_value(sheet, row, col, value.code if isinstance(value, ExcelError) else value)
+            self._valued.add((sheet, row, col))
 
     def formula(self, sheet: str, row: int, col: int) -> str | None:
         """The formula the engine holds for a cell (its own copy's text), or None for a constant or an
@@ -118,6 +120,12 @@ class Evaluation:
         row go to the engine in one batch (one graph update instead of one per cell)."""
         by_sheet: dict[str, dict[tuple[int, int], tuple[str, object]]] = {}
         for (sheet, row, col), text in formulas.items():
+            if (sheet, row, col) in self._valued:
+                # formualizer 0.13 ignores a batched formula over a cell given a value with set_value
+                # (perturbed, or set as an input): such a cell gets its formula on its own
+                self._book.set_formula(sheet, row, col, text if text.startswith("=") else "=" + text)
+                self._valued.discard((sheet, row, col))
+                continue
             by_sheet.setdefault(sheet, {})[(row, col)] = ("formula", text)
         for sheet, cells in by_sheet.items():
             _put(self._book.sheet(sheet), cells)
@@ -196,6 +204,7 @@ class Evaluation:
                 continue
             saved.append((key, self._book.get_formula(*key), value))
             self._book.set_value(*key, value * factor)
+            self._valued.add(key)
         try:
             if saved:
                 self.recalculate()

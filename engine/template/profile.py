@@ -77,6 +77,9 @@ class TemplateProfile:
     cost_per_gpu: float | None = None  # all-in $ per GPU, for collateral value
     loan_amount: tuple[CellRef, ...] = ()  # the input cell(s) the debt is drawn from (several: tranches)
     tenor: CellRef | None = None  # the input cell holding the loan's tenor, where the model lets it vary
+    # the cell(s) holding the debt amount the debt lines read, an input or a formula ([debt] amount);
+    # when the rent reaches it the model sizes its own debt (engine.report.sizing)
+    debt_amount: tuple[CellRef, ...] = ()
     origin: str = "profile"
     unit: MoneyUnit | None = None  # [deal] unit: the template's money unit
     fx_rate: float | None = None  # [deal] fx_rate: the unit's currency per US dollar (not for USD units)
@@ -123,7 +126,7 @@ class TemplateProfile:
 
     def sheets(self) -> set[str]:
         """Every sheet the profile points into."""
-        refs = [*self.timeline.cells, *self.timeline.years, *self.rent, *self.loan_amount,
+        refs = [*self.timeline.cells, *self.timeline.years, *self.rent, *self.loan_amount, *self.debt_amount,
                 *(c for cells in self.metrics.values() for c in cells)]
         if self.tenor is not None:
             refs.append(self.tenor)
@@ -177,6 +180,7 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         covenant = None
     deal = doc.get("deal", {})
     collateral = doc.get("collateral", {})
+    debt = doc.get("debt", {})
     value = collateral.get("value")
     loan = deal.get("loan_amount")
     if isinstance(loan, str):
@@ -191,6 +195,7 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         timeline=timeline, rent=rent, metrics=metrics, covenant=covenant,
         gpus=_number(deal, "gpus"), unit_scale=_number(deal, "unit_scale"), cost_per_gpu=_number(deal, "cost_per_gpu"),
         loan_amount=loan_cells, tenor=parse_ref(tenor_text) if tenor_text else None,
+        debt_amount=parse_range(str(debt["amount"])) if debt.get("amount") else (),
         origin=origin,
         unit=MoneyUnit.parse(str(deal["unit"])) if deal.get("unit") else None,
         fx_rate=_number(deal, "fx_rate"),
@@ -256,8 +261,10 @@ def _text(table: dict[str, Any], key: str, section: str) -> str:
     return value
 
 
-def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None = None) -> str:
-    """Readable TOML for a profile; ``comments`` adds a ``# note`` after a key (``"rent.cells"``)."""
+def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None = None,
+                    alternatives: list[str] | None = None) -> str:
+    """Readable TOML for a profile; ``comments`` adds a ``# note`` after a key (``"rent.cells"``);
+    ``alternatives`` are written as commented-out ``cells = …`` lines under ``[rent]``."""
     notes = comments or {}
 
     def line(key: str, value: str, path: str) -> str:
@@ -283,6 +290,7 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
         out.append(f"contracted_until = {_toml_value(profile.contracted_until)}")
     if profile.releasing_gap_months is not None:
         out.append(f"releasing_gap_months = {profile.releasing_gap_months}")
+    out += [f"# {alternative}" for alternative in alternatives or []]
     out += ["", "[metrics]"]
     for name in METRIC_FIELDS:
         if name in profile.metrics:
@@ -320,6 +328,8 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
             out.append(f"value = {_quote(format_range(value)) if isinstance(value, tuple) else repr(value)}")
         if profile.collateral_haircut is not None:
             out.append(f"haircut = {profile.collateral_haircut!r}")
+    if profile.debt_amount:
+        out += ["", "[debt]", line("amount", _quote(format_range(profile.debt_amount)), "debt.amount")]
     return "\n".join(out) + "\n"
 
 

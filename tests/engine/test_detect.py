@@ -33,9 +33,10 @@ def test_two_rent_lines_are_an_error_naming_both(tmp_path):
     src = tmp_path / "two.xlsx"
     wb = openpyxl.load_workbook(TEMPLATES / "dc_lease_annual.xlsx")
     ws = wb["Model"]
-    ws["A12"] = "Lease revenue – second tenant"
+    ws["A12"] = "Lease revenue – second tenant"  # row 12 was opex: the second lease is income, in CFADS
     for col in "EFGHIJKLMN":
         ws[f"{col}12"] = 1.0
+        ws[f"{col}13"] = f"={col}11+{col}12"
     wb.save(src)
     source = load(src)
     with pytest.raises(DetectionError) as err:
@@ -98,6 +99,15 @@ def _book(tmp_path, rows, *, hidden=(), names=None):
         ws.cell(r, 1, label)
         for p in range(5):
             ws.cell(r, 3 + p, values(r, p) if callable(values) else values)
+    # the coverage lines the income lines feed (detection judges a rent line by what it moves)
+    last = 3 + len(rows)
+    for k, label in enumerate(("CFADS", "Debt service", "DSCR"), start=last + 2):
+        ws.cell(k, 1, label)
+    for p in range(5):
+        col = openpyxl.utils.get_column_letter(3 + p)
+        ws.cell(last + 2, 3 + p, f"=SUM({col}4:{col}{last})")
+        ws.cell(last + 3, 3 + p, 50.0)
+        ws.cell(last + 4, 3 + p, f"={col}{last + 2}/{col}{last + 3}")
     for r in hidden:
         ws.row_dimensions[r].hidden = True
     for name, ref in (names or {}).items():
@@ -132,7 +142,8 @@ def test_a_defined_name_beats_labels_and_is_read_at_the_timeline(tmp_path):
 def test_a_plain_revenue_line_is_used_only_when_alone(tmp_path):
     source, ev = _book(tmp_path, [("Revenue", 100.0)])
     found = inspect_workbook(source, ev)
-    assert found.profile.rent[0].a1 == "C4" and found.findings["rent"].confidence == "low"
+    # the only line that raises CFADS: medium, the model confirms what the plain label cannot
+    assert found.profile.rent[0].a1 == "C4" and found.findings["rent"].confidence == "medium"
     source, ev = _book(tmp_path, [("Revenue", 100.0), ("Sales", 50.0)])
     with pytest.raises(DetectionError, match="several lines could be the rent"):
         detect_profile(source, ev)
@@ -144,10 +155,12 @@ def test_period_numbers_without_a_start_date_are_a_guess_convert_refuses(tmp_pat
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Model"
-    ws["A1"], ws["A3"] = "Period", "Rental income"
+    ws["A1"], ws["A3"], ws["A4"], ws["A5"] = "Period", "Rental income", "CFADS", "Debt service"
     for p in range(6):
         ws.cell(1, 2 + p, p + 1)
         ws.cell(3, 2 + p, 100.0)
+        ws.cell(4, 2 + p, f"={openpyxl.utils.get_column_letter(2 + p)}3*0.7")
+        ws.cell(5, 2 + p, 50.0)
     wb.save(tmp_path / "n.xlsx")
     source = load(tmp_path / "n.xlsx")
     ev = evaluate(source.data, path=source.path)
@@ -173,11 +186,12 @@ def test_blocks_with_their_own_date_headers_each_own_their_lines(tmp_path):
         ws.cell(header, 1, "Period end")
         for p in range(5):
             ws.cell(header, 3 + p, dt.date(2026 + p, 12, 31)).number_format = "dd-mmm-yy"
-    for r, label, value in ((4, "Rental income", 100.0), (24, "CFADS", 70.0), (25, "Debt service", 50.0),
-                            (26, "DSCR", 1.4)):
+    for r, label, value in ((4, "Rental income", 100.0), (24, "CFADS", "={c}4*0.7"), (25, "Debt service", 50.0),
+                            (26, "DSCR", "={c}24/{c}25")):
         ws.cell(r, 1, label)
         for p in range(5):
-            ws.cell(r, 3 + p, value)
+            c = openpyxl.utils.get_column_letter(3 + p)
+            ws.cell(r, 3 + p, value.format(c=c) if isinstance(value, str) else value)
     wb.save(tmp_path / "blocks.xlsx")
     source = load(tmp_path / "blocks.xlsx")
     profile = detect_profile(source, evaluate(source.data, path=source.path))

@@ -1,43 +1,53 @@
-"""Labelled lines for detection (``engine/template/detect/search.py``): reading them at a frame's periods, and ranking
-them as the rent, the debt metrics and the covenant.
+"""Labelled lines for detection (``engine/template/detect/search.py``): reading them at a frame's periods, and
+ranking them as the rent.
 
 A *line* is a row (periods across) or a column (periods down) with a text label before its data.
-:class:`LineSearch` picks the rent by tier (:func:`~engine.template.detect.vocab.rent_tier`), dropping hidden
-helpers and lines derived from another candidate, then the debt lines by the patterns of
-:data:`~engine.template.detect.vocab.METRICS`.
+:class:`LineSearch` collects the rent candidates by label tier
+(:func:`~engine.template.detect.vocab.rent_tier`), judges each by what it does in the model
+(:mod:`engine.template.detect.graph`: it must move the coverage lines, and raising it must raise
+CFADS; a copy of another candidate gives way to it), then picks the highest tier left, dropping
+hidden helpers. The debt lines and the covenant are found by :mod:`engine.template.detect.debt`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from engine.errors import DetectionError
+from engine.refs import CellRef, column_index, format_range
+from engine.template.detect.graph import Verdict, judge
+from engine.template.detect.label_units import split_unit
 from engine.template.detect.report import Candidate, LineKind
 from engine.template.detect.scan import Sheet, WorkbookScan, line_label
 from engine.template.detect.timelines import Run
-from engine.template.detect.vocab import (
-    COVENANT,
-    COVENANT_WEAK,
-    METRICS,
-    TIER_KIND,
-    normalise,
-    rent_tier,
-    revenue_kind,
-)
-from engine.errors import DetectionError
-from engine.refs import column_index, CellRef, format_range
+from engine.template.detect.vocab import METRICS, TIER_KIND, normalise, rent_tier, revenue_kind
 from engine.values import ExcelError
 
 
 @dataclass(frozen=True)
 class Line:
-    """A labelled row or column read at its frame's period positions."""
+    """A labelled row or column read at its frame's period positions; ``bare`` is its label without the
+    money unit written after it, ``unit`` that unit (``Revenue €m``: ``Revenue``, ``€m``)."""
 
     label: str
     cells: tuple[CellRef, ...]
     index: int
     hidden: bool
     frame: Run
+    bare: str = ""
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.bare:
+            bare, unit = split_unit(self.label)
+            object.__setattr__(self, "bare", bare)
+            object.__setattr__(self, "unit", unit)
+
+    @property
+    def where(self) -> str:
+        return format_range(self.cells)
 
 
 def _owner(index: int, siblings: list[Run]) -> Run:
@@ -52,7 +62,8 @@ def find_lines(sheet: Sheet, frame: Run, siblings: list[Run] | None = None) -> l
     out = []
     first = frame.positions[0]
     others = {r for r, _ in sheet.values} if frame.axis == "row" else {c for _, c in sheet.values}
-    for index in sorted(others - {frame.index}):
+    own = None if frame.borrowed_from else frame.index  # a borrowed frame's timeline is on another sheet
+    for index in sorted(others - {own}):
         if siblings and len(siblings) > 1 and _owner(index, siblings) is not frame:
             continue
         label = line_label(sheet, frame.axis, index, first)
@@ -69,7 +80,7 @@ def find_lines(sheet: Sheet, frame: Run, siblings: list[Run] | None = None) -> l
     return out
 
 
-def _numeric(sheet: Sheet, line: Line) -> bool:
+def numeric(sheet: Sheet, line: Line) -> bool:
     """Numbers (blanks, or error values convert will name) in every period, and not all zero."""
     values = [sheet.values.get((c.row, c.col)) for c in line.cells]
     nums = [v for v in values if isinstance(v, float)]
@@ -80,9 +91,9 @@ def _numeric(sheet: Sheet, line: Line) -> bool:
 _REF = re.compile(r"(?:(?:'((?:[^']|'')+)'|([A-Za-z_][\w.]*))!)?\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?")
 
 
-def _reads(sheet: Sheet, line: Line, target: Line) -> bool:
-    """Whether any formula of ``line`` refers to a cell of ``target`` (so ``line`` derives from it)."""
-    wanted = {(c.sheet, c.row, c.col) for c in target.cells}
+def reads(sheet: Sheet, line: Line, target: tuple[CellRef, ...]) -> bool:
+    """Whether any formula of ``line`` refers to one of ``target``'s cells."""
+    wanted = {(c.sheet, c.row, c.col) for c in target}
     for cell in line.cells:
         formula = sheet.formulas.get((cell.row, cell.col))
         if not formula:
@@ -96,83 +107,119 @@ def _reads(sheet: Sheet, line: Line, target: Line) -> bool:
     return False
 
 
-def _best_line(lines: list[Line], patterns: tuple[re.Pattern[str], ...],
-               exclude: re.Pattern[str] | None) -> tuple[Line, str] | None:
-    """The first line matching the most preferred pattern; ``medium`` when several matched it."""
-    usable = [line for line in lines if not (exclude and exclude.search(normalise(line.label)))]
+def best_line(lines: list[Line], patterns: tuple[re.Pattern[str], ...],
+              exclude: re.Pattern[str] | None) -> tuple[Line, str] | None:
+    """The first line matching the most preferred pattern (on its bare label); ``medium`` when several
+    matched it."""
+    usable = [line for line in lines if not (exclude and exclude.search(normalise(line.bare)))]
     for pattern in patterns:
-        hits = [line for line in usable if pattern.search(normalise(line.label))]
+        hits = [line for line in usable if pattern.search(normalise(line.bare))]
         visible = [line for line in hits if not line.hidden] or hits
         if visible:
-            totals = [line for line in visible if "total" in normalise(line.label)]
+            totals = [line for line in visible if "total" in normalise(line.bare)]
             pick = (totals or visible)[0]
             return pick, "high" if len(visible) == 1 else "medium"
     return None
 
 
+@dataclass
+class RentChoice:
+    """What the rent search decided: the line, how sure, and every candidate with its verdict."""
+
+    line: Line | None
+    confidence: str = ""
+    how: str = ""
+    ranked: list[tuple[int, Line, Verdict]] = field(default_factory=list)
+    error: DetectionError | None = None
+
+
 class LineSearch:
-    """Finds the rent line among the labelled lines of every frame, then the debt lines and covenant."""
+    """Finds the rent line among the labelled lines of every frame."""
 
     def __init__(self, scan: WorkbookScan, lines: dict[int, list[Line]]) -> None:
         self.scan = scan
         self.lines = lines  # the labelled lines of each frame, by id(frame)
 
-    def rent(self, frames: list[tuple[Sheet, Run]], lines: dict[int, list[Line]]) -> Line:
-        named = self._named_line("rent", frames)
-        if named is not None:
-            self.scan.note("rent", format_range(named.cells), "high", f"defined name {self.scan.names['rent'][0]}")
-            return named
+    def candidates(self, frames: list[tuple[Sheet, Run]]) -> list[tuple[int, Line]]:
+        """Every labelled line that could be income, with its label tier (0: not the rent by its label);
+        the other income lines are recorded for the report."""
         scored: list[tuple[int, Line]] = []
         for sheet, frame in frames:
-            for line in lines[id(frame)]:
-                tier = rent_tier(line.label)
-                kind = revenue_kind(line.label)
+            for line in self.lines[id(frame)]:
+                tier = rent_tier(line.bare)
+                kind = revenue_kind(line.bare)
                 if tier == 0 and kind:
-                    self.scan.report.revenue_lines.append(Candidate(line.label, line.cells, LineKind(kind), f"{kind}, not rent"))
-                if tier and _numeric(sheet, line):
+                    self.scan.report.revenue_lines.append(Candidate(line.label, line.cells, LineKind(kind),
+                                                                    f"{kind}, not rent"))
+                if tier and numeric(sheet, line):
                     scored.append((tier, line))
+        return scored
+
+    def rent(self, frames: list[tuple[Sheet, Run]],
+             coverage_of: Callable[[Run], dict[str, tuple[CellRef, ...]]]) -> RentChoice:
+        """The rent line: the named line, else the best candidate that moves the coverage lines over its
+        periods (``coverage_of(frame)``), raises CFADS, and is not a copy of another."""
+        named = self.named_line("rent", frames)
+        if named is not None:
+            return RentChoice(named, "high", f"defined name {self.scan.names['rent'][0]}")
+        scored = self.candidates(frames)
         if not scored:
-            raise self._no_rent(frames)
-        top = max(t for t, _ in scored)
-        best = [line for t, line in scored if t == top]
-        for tier, line in scored:
-            if tier < top:
-                self.scan.report.revenue_lines.append(Candidate(
-                    line.label, line.cells, LineKind(TIER_KIND[tier]), f"{TIER_KIND[tier]}; a {TIER_KIND[top]} line ranks above"))
+            return RentChoice(None, error=self.no_rent(frames))
+        verdicts = judge(self.scan.ev, [line for _t, line in scored],
+                         {id(line): coverage_of(line.frame) for _t, line in scored})
+        ranked = [(tier, line, verdicts[id(line)]) for tier, line in scored]
+        usable = [(tier, line) for tier, line, verdict in ranked if verdict.usable]
+        if not usable:
+            return RentChoice(None, ranked=ranked, error=self._none_usable(ranked, frames))
+        top = max(t for t, _ in usable)
+        best = [line for t, line in usable if t == top]
         chosen = self._narrow(best)
-        for line in best:
-            self.scan.report.rent_candidates.append(Candidate(
-                line.label, line.cells, LineKind(TIER_KIND[top]), "chosen" if line in chosen else self._why_not(line, chosen)))
+        self._report(ranked, top, chosen)
         if len(chosen) > 1:
-            listed = "; ".join(f"'{line.label}' at {format_range(line.cells)}" for line in chosen)
-            raise self.scan.fail(f"several lines could be the rent: {listed}; pass --profile to choose "
-                            "(gpucredit inspect --write-profile writes one to edit)", sheet=chosen[0].frame.sheet)
+            listed = "; ".join(f"'{line.label}' at {line.where}" for line in chosen)
+            error = self.scan.fail(f"several lines could be the rent: {listed}; pass --profile to choose "
+                                   "(gpucredit inspect --write-profile writes one to edit)", sheet=chosen[0].frame.sheet)
+            return RentChoice(chosen[0], "guess", "first of several rent lines", ranked, error)
         line = chosen[0]
-        confidence = {3: "high" if len(best) == 1 else "medium", 2: "medium", 1: "low"}[top]
-        self.scan.note("rent", format_range(line.cells), confidence, f"label '{line.label}' ({TIER_KIND[top]})")
-        return line
+        alone = len([1 for _t, _l in usable]) == 1
+        confidence = {3: "high" if len(best) == 1 else "medium", 2: "medium", 1: "medium" if alone else "low"}[top]
+        verdict = verdicts[id(line)]
+        return RentChoice(line, confidence, f"label '{line.label}' ({TIER_KIND[top]}); {verdict.describe()}", ranked)
 
     def _narrow(self, best: list[Line]) -> list[Line]:
         """Drop hidden helpers, lines derived from another candidate, and frames without debt lines."""
         visible = [line for line in best if not line.hidden] or best
         upstream = [line for line in visible
-                    if not any(o is not line and _reads(self.scan.sheets[line.frame.sheet], line, o) for o in visible)]
+                    if not any(o is not line and reads(self.scan.sheets[line.frame.sheet], line, o.cells)
+                               for o in visible)]
         chosen = upstream or visible
         if len({id(line.frame) for line in chosen}) > 1:
-            scores = {id(line.frame): self._debt_lines(line.frame) for line in chosen}
+            scores = {id(line.frame): self.debt_lines(line.frame) for line in chosen}
             top = max(scores.values())
             chosen = [line for line in chosen if scores[id(line.frame)] == top]
         return chosen
 
-    def _why_not(self, line: Line, chosen: list[Line]) -> str:
-        if line.hidden:
-            return "hidden helper line"
-        if any(_reads(self.scan.sheets[line.frame.sheet], line, o) for o in chosen):
-            return "derived from the chosen line"
-        return "on a sheet without debt lines"
+    def _report(self, ranked: list[tuple[int, Line, Verdict]], top: int, chosen: list[Line]) -> None:
+        for tier, line, verdict in ranked:
+            kind = LineKind(TIER_KIND[tier])
+            if not verdict.usable:
+                note = verdict.why_not()
+            elif line in chosen:
+                note = "chosen" if len(chosen) == 1 else "one of several"
+            elif tier < top:
+                note = f"{TIER_KIND[tier]}; a {TIER_KIND[top]} line ranks above"
+            elif line.hidden:
+                note = "hidden helper line"
+            elif any(reads(self.scan.sheets[line.frame.sheet], line, o.cells) for o in chosen):
+                note = "derived from the chosen line"
+            else:
+                note = "on a sheet without debt lines"
+            target = self.scan.report.rent_candidates if tier == top or not verdict.usable else \
+                self.scan.report.revenue_lines
+            target.append(Candidate(line.label, line.cells, kind, note))
 
-    def _debt_lines(self, frame: Run) -> int:
-        labels = [normalise(line.label) for line in self.lines[id(frame)]]
+    def debt_lines(self, frame: Run) -> int:
+        labels = [normalise(line.bare) for line in self.lines[id(frame)]]
         balance = re.compile(r"\bbalance\b")
         return sum(any(p.search(lab) for p in METRICS[key][0] for lab in labels) for key in METRICS) + \
             any(balance.search(lab) for lab in labels)
@@ -182,10 +229,10 @@ class LineSearch:
         def score(item: tuple[Sheet, Run]) -> tuple[int, int, int]:
             frame = item[1]
             income = sum(c.cells[0].sheet == frame.sheet for c in self.scan.report.revenue_lines)
-            return (-self._debt_lines(frame), -income, frame.rank()[0])
+            return (-self.debt_lines(frame), -income, frame.rank()[0])
         return min(frames, key=score)
 
-    def _no_rent(self, frames: list[tuple[Sheet, Run]]) -> DetectionError:
+    def no_rent(self, frames: list[tuple[Sheet, Run]]) -> DetectionError:
         sheet, frame = self.main_frame(frames)
         found = f"found a timeline at {format_range(frame.cells())} ('{frame.label}') but no line labelled " \
                 "rent, rental income or lease revenue"
@@ -198,66 +245,31 @@ class LineSearch:
             found += f"; the income lines are {listed}, not rent"
         return self.scan.fail(found + "; pass --profile with [rent] cells if one of them is the rent", sheet=sheet.title)
 
-    def metrics(self, frames: list[tuple[Sheet, Run]], lines: dict[int, list[Line]],
-                 frame: Run) -> dict[str, tuple[CellRef, ...]]:
-        """Debt lines on the rent's frame first, then on frames with the same periods (another sheet)."""
-        same = [frame] + [f for _, f in frames if f is not frame and f.values == frame.values and f.kind == frame.kind]
-        out: dict[str, tuple[CellRef, ...]] = {}
-        for key, (patterns, exclude) in METRICS.items():
-            named = self._named_line(key, [(self.scan.sheets[f.sheet], f) for f in same])
-            if named is not None:
-                out[key] = named.cells
-                self.scan.note(key, format_range(named.cells), "high", f"defined name {self.scan.names[key][0]}")
-                continue
-            for candidate_frame in same:
-                hit = _best_line(lines[id(candidate_frame)], patterns, exclude)
-                if hit is not None:
-                    line, confidence = hit
-                    out[key] = line.cells
-                    self.scan.note(key, format_range(out[key]), confidence, f"label '{line.label}'")
-                    break
-        if "dscr" not in out:
-            how = "not in the template; computed as CFADS / debt service" if {"cfads", "debt_service"} <= set(out) \
-                else "not found, and no CFADS and debt service to compute it from"
-            self.scan.note("dscr", "–", "medium" if "cfads" in out else "low", how)
-        return out
+    def _none_usable(self, ranked: list[tuple[int, Line, Verdict]], frames: list[tuple[Sheet, Run]]) -> DetectionError:
+        """No candidate passed the behaviour tests: say why each failed (the first four)."""
+        if all(not verdict.coverage for _t, _l, verdict in ranked):
+            sheet, frame = self.main_frame(frames)
+            return self.scan.fail(
+                f"found a timeline at {format_range(frame.cells())} and income lines, but no CFADS, debt service "
+                "or DSCR line to measure coverage on; pass --profile with [rent] and [metrics] cells",
+                sheet=sheet.title)
+        listed = "; ".join(f"'{line.label}' at {line.where}: {verdict.why_not()}" for _t, line, verdict in ranked[:4])
+        return self.scan.fail(f"no income line raises CFADS when raised ({listed}); pass --profile with [rent] "
+                              "cells", sheet=ranked[0][1].frame.sheet)
 
-    def covenant(self) -> CellRef | None:
-        named = self.scan.names.get("covenant")
-        if named is not None and len(named[1]) == 1:
-            self.scan.note("covenant", str(named[1][0]), "high", f"defined name {named[0]}")
-            return named[1][0]
-        found: list[tuple[int, CellRef, str]] = []
-        for sheet, r, c, label in self.scan.labelled_cells(COVENANT):
-            if "breach" in normalise(label):
-                continue
-            for rr, cc in [(r, c + k) for k in range(1, 5)] + [(r + 1, c)]:
-                value = sheet.number(rr, cc)
-                if value is not None and 0.5 <= value <= 5:
-                    found.append((1 if COVENANT_WEAK.search(normalise(label)) else 0, CellRef(sheet.title, rr, cc),
-                                  label))
-                    break
-        if not found:
-            self.scan.note("covenant", "–", "low", "no covenant found; breaches are not counted")
-            return None
-        found.sort(key=lambda f: f[0])
-        pref, cell, label = found[0]
-        distinct = {f[1] for f in found if f[0] == pref}
-        self.scan.note("covenant", str(cell), "high" if len(distinct) == 1 else "medium", f"label '{label}'")
-        return cell
-
-    def _named_line(self, key: str, frames: list[tuple[Sheet, Run]]) -> Line | None:
+    def named_line(self, key: str, frames: list[tuple[Sheet, Run]]) -> Line | None:
         """A defined name over one row/column of a frame, read at the frame's positions."""
         entry = self.scan.names.get(key)
         if entry is None:
             return None
         name, cells = entry
         for sheet, frame in frames:
-            if cells[0].sheet != frame.sheet:
+            if cells[0].sheet != sheet.title:
                 continue
-            if frame.axis == "row" and len({c.row for c in cells}) == 1 and cells[0].row != frame.index:
+            own = None if frame.borrowed_from else frame.index
+            if frame.axis == "row" and len({c.row for c in cells}) == 1 and cells[0].row != own:
                 picked = tuple(CellRef(sheet.title, cells[0].row, p) for p in frame.positions)
-            elif frame.axis == "col" and len({c.col for c in cells}) == 1 and cells[0].col != frame.index:
+            elif frame.axis == "col" and len({c.col for c in cells}) == 1 and cells[0].col != own:
                 picked = tuple(CellRef(sheet.title, p, cells[0].col) for p in frame.positions)
             else:
                 continue

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.errors import DetectionError, GpuCreditError
 from engine.refs import CellRef, format_range
-from engine.template.profile import TemplateProfile
+from engine.template.profile import TemplateProfile, profile_to_toml
 
 class Confidence(StrEnum):
     """How sure detection is of a field; a ``guess`` must be checked before converting."""
@@ -40,12 +40,16 @@ class Finding:
     where: str
     confidence: Confidence
     how: str
+    unit: str = ""  # the money unit written in the line's label ("US$ 000", "€m"), when it has one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "confidence", Confidence(self.confidence))
 
     def to_json(self) -> dict[str, str]:
-        return {"where": self.where, "confidence": self.confidence, "how": self.how}
+        doc = {"where": self.where, "confidence": self.confidence, "how": self.how}
+        if self.unit:
+            doc["unit"] = self.unit
+        return doc
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Detection:
     error: GpuCreditError | None = None
     reconciliation: dict[str, Any] | None = None  # engine.formula.reconcile's report, when asked for
     warnings: list[str] = field(default_factory=list)  # what convert would warn about (an anchor on an outlier)
+    units: dict[str, str] = field(default_factory=dict)  # profile field -> the unit its label carries
+    external_links: list[dict[str, Any]] = field(default_factory=list)  # linked workbooks formulas read
 
     def guesses(self) -> list[Finding]:
         return [f for f in self.findings.values() if f.confidence is Confidence.GUESS]
@@ -105,8 +111,41 @@ class Detection:
         """Notes for :func:`engine.template.profile.profile_to_toml`: how each field was found, and how sure."""
         keys = {"timeline": "timeline.cells", "kind": "timeline.kind", "frequency": "timeline.frequency",
                 "start": "timeline.start", "rent": "rent.cells", "covenant": "metrics.covenant",
-                "unit": "deal.unit", "collateral": "collateral.kind"}
+                "unit": "deal.unit", "collateral": "collateral.kind", "debt_amount": "debt.amount"}
         return {keys.get(name, f"metrics.{name}"): f"{f.confidence}: {f.how}" for name, f in self.findings.items()}
+
+    def alternatives(self) -> list[str]:
+        """The other rent candidates as commented profile lines, each with why it was not chosen."""
+        chosen = self.profile.rent if self.profile is not None else ()
+        out = []
+        for c in self.rent_candidates + [c for c in self.revenue_lines if c.note]:
+            if c.cells != chosen:
+                out.append(f'cells = "{format_range(c.cells)}"  # \'{c.label}\' ({c.kind}): {c.note}')
+        return out
+
+    def profile_text(self) -> str:
+        """The profile ``inspect --write-profile`` writes: the best candidate active with how each field was
+        found, the other rent candidates commented out with their reasons; without a timeline or a rent
+        line, a skeleton to fill in (convert refuses it until its ranges are there)."""
+        head = f"# detected from {self.path.name} by gpucredit inspect\n"
+        problem = self.problem()
+        if problem is not None:
+            head += f"# detection did not settle it: {problem.message}\n"
+        if self.profile is not None:
+            return head + profile_to_toml(self.profile, comments=self.comments(), alternatives=self.alternatives())
+        lines = [head + "# nothing to convert yet: fill in the ranges below, then pass this file with --profile", "",
+                 "[timeline]", 'cells = ""  # ' + self._found("timeline", 'one cell per period, e.g. "Model!E6:N6"'),
+                 'kind = "period_end"  # period_end | period_start | year | period_number | label',
+                 'frequency = "annual"  # monthly | quarterly | semiannual | annual', "", "[rent]",
+                 'cells = ""  # the rent (or revenue) line, one cell per period']
+        lines += [f"# {alternative}" for alternative in self.alternatives()]
+        lines += ["", "[metrics]", '# cfads = "Model!E13:N13"', '# debt_service = "Model!E20:N20"',
+                  '# dscr = "Model!E24:N24"', '# covenant = "Inputs!C27"']
+        return "\n".join(lines) + "\n"
+
+    def _found(self, name: str, default: str) -> str:
+        finding = self.findings.get(name)
+        return f"{finding.where} ({finding.how})" if finding is not None else default
 
     def to_json(self) -> dict[str, Any]:
         problem = self.problem()
@@ -114,4 +153,5 @@ class Detection:
                 "error": problem.one_line() if problem is not None else None,
                 "fields": {name: f.to_json() for name, f in self.findings.items()},
                 "rent_candidates": [c.to_json() for c in self.rent_candidates],
-                "revenue_lines": [c.to_json() for c in self.revenue_lines], "warnings": list(self.warnings)}
+                "revenue_lines": [c.to_json() for c in self.revenue_lines], "warnings": list(self.warnings),
+                "units": dict(self.units), "external_links": self.external_links}

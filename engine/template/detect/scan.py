@@ -182,9 +182,12 @@ class WorkbookScan:
     def fail(self, message: str, sheet: str | None = None) -> DetectionError:
         return DetectionError(message, path=self.source.path, sheet=sheet)
 
-    def note(self, name: str, where: str, confidence: str, how: str) -> None:
-        """Record where profile field ``name`` was found, how sure detection is, and how it knew."""
-        self.report.findings[name] = Finding(name, where, Confidence(confidence), how)
+    def note(self, name: str, where: str, confidence: str, how: str, unit: str = "") -> None:
+        """Record where profile field ``name`` was found, how sure detection is, and how it knew (and the
+        money unit its label carries, if any)."""
+        self.report.findings[name] = Finding(name, where, Confidence(confidence), how, unit)
+        if unit:
+            self.report.units[name] = unit
 
     def labelled_cells(self, pattern: re.Pattern[str]) -> Iterable[tuple[Sheet, int, int, str]]:
         for sheet in self.sheets.values():

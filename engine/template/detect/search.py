@@ -23,16 +23,20 @@ lines); this module runs them and holds the report types.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 from engine.formula.evaluate import Evaluation
+from engine.template.detect.borrowed import borrowed_frames
 from engine.template.detect.deal import Text, deal_texts, propose_security, propose_unit
+from engine.template.detect.debt import DebtLines, DebtSearch
 from engine.template.detect.lines import Line, LineSearch, find_lines
+from engine.template.detect.sizing import sized_debt
 from engine.template.detect.report import CONFIDENCE, Candidate, Detection, Finding
 from engine.template.detect.scan import Sheet, WorkbookScan
 from engine.template.detect.timelines import Run, TimelineSearch, find_frames
 from engine.template.detect.vocab import normalise, rent_tier, revenue_kind
-from engine.errors import DetectionError, GpuCreditError
+from engine.errors import GpuCreditError
 from engine.template.profile import TemplateProfile
 from engine.refs import CellRef, format_range
 from engine.values import CellValue
@@ -48,25 +52,44 @@ def _profile(scan: WorkbookScan) -> TemplateProfile:
     named_timeline = timelines.named_timeline()
     if named_timeline is not None:
         frames.insert(0, named_timeline)
+    frames += borrowed_frames(scan.sheets, frames)
     if not frames:
         raise scan.fail("no timeline found (no row or column of period dates, years or period numbers); "
                         "this does not look like a lender template — pass --profile")
     lines: dict[int, list[Line]] = {
-        id(frame): find_lines(sheet, frame, [f for _, f in frames if f.sheet == frame.sheet and f.axis == frame.axis])
+        id(frame): find_lines(sheet, frame, [f for s, f in frames if s.title == sheet.title and f.axis == frame.axis])
         for sheet, frame in frames}
     search = LineSearch(scan, lines)
-    try:
-        rent_line = search.rent(frames, lines)
-    except DetectionError:
+    debt = DebtSearch(scan, search, lines)
+    found: dict[int, DebtLines] = {}
+
+    def debt_lines(frame: Run) -> DebtLines:
+        if id(frame) not in found:
+            found[id(frame)] = debt.lines_for(frames, frame)
+        return found[id(frame)]
+
+    choice = search.rent(frames, lambda frame: debt_lines(frame).cells)
+    if choice.line is None:
         _report_timeline(timelines, search, frames)
-        raise
-    frame = rent_line.frame
-    timeline = timelines.timeline(scan.sheets[frame.sheet], frame)
-    metrics = search.metrics(frames, lines, frame)
-    covenant = search.covenant()
-    found = TemplateProfile(timeline=timeline, rent=rent_line.cells, metrics=metrics, covenant=covenant,
-                            origin="detected profile")
-    return _deal(scan, found)
+        assert choice.error is not None
+        raise choice.error
+    frame = choice.line.frame
+    timeline = timelines.timeline(scan.sheets[frame.borrowed_from or frame.sheet], frame)
+    metrics = debt_lines(frame)
+    for note in metrics.notes:
+        scan.note(*note)
+    covenant, notes = debt.covenant(metrics.cells.get("dscr", ()))
+    for note in notes:
+        scan.note(*note)
+    scan.note("rent", format_range(choice.line.cells), choice.confidence, choice.how, choice.line.unit)
+    profile = TemplateProfile(timeline=timeline, rent=choice.line.cells, metrics=metrics.cells, covenant=covenant,
+                              debt_amount=sized_debt(scan, debt, choice.line, metrics.cells),
+                              origin="detected profile")
+    profile = _deal(scan, profile)
+    if choice.error is not None:
+        scan.report.profile = profile  # the best candidate, for --write-profile to offer
+        raise choice.error
+    return profile
 
 
 def _deal(scan: WorkbookScan, found: TemplateProfile) -> TemplateProfile:
@@ -97,21 +120,28 @@ def inspect_workbook(source: Source, ev: Evaluation) -> Detection:
     scan = WorkbookScan(source, ev)
     try:
         scan.report.profile = _profile(scan)
-    except GpuCreditError as exc:
+    except GpuCreditError as exc:  # the report keeps a best-candidate profile when there is one
         scan.report.error = exc.with_path(source.path)
     return scan.report
 
 
-def detect_profile(source: Source, ev: Evaluation) -> TemplateProfile:
+def detect_profile(source: Source, ev: Evaluation, *, start: dt.date | None = None) -> TemplateProfile:
     """Find the timeline, rent, and debt lines of an unknown template.
+
+    ``start`` dates a model whose periods are only numbered (``--set start``) when nothing in the
+    workbook says when the first period starts.
 
     Raises
     ------
     DetectionError
         No timeline or no rent line, several rent candidates (named), or a field that could
-        only be guessed (a period-number timeline with no start date): pass ``--profile``.
+        only be guessed (a period-number timeline with no start date and no ``start``): pass
+        ``--profile``, or ``--set start`` for an undated model.
     """
     found = inspect_workbook(source, ev)
+    if start is not None and found.error is None and found.only_start_is_guessed() and found.profile is not None:
+        profile = found.profile
+        return replace(profile, timeline=replace(profile.timeline, start=start))
     problem = found.problem()
     if problem is not None:
         raise problem

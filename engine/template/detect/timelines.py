@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from engine.template.detect.scan import Sheet, WorkbookScan, line_label
@@ -68,6 +68,7 @@ class Run:
     label: str
     unit: int = 0  # text: months per period; textnum: months per period the word says (0: "Period")
     years_index: int | None = None  # text: the line holding the years of "Q1" … "Q4" labels
+    borrowed_from: str | None = None  # a sheet without its own timeline reads this sheet's (a "Timing" sheet)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "axis", Axis(self.axis))
@@ -80,9 +81,10 @@ class Run:
         return () if self.years_index is None else self._along(self.years_index)
 
     def _along(self, index: int) -> tuple[CellRef, ...]:
+        sheet = self.borrowed_from or self.sheet
         if self.axis == "row":
-            return tuple(CellRef(self.sheet, index, p) for p in self.positions)
-        return tuple(CellRef(self.sheet, p, index) for p in self.positions)
+            return tuple(CellRef(sheet, index, p) for p in self.positions)
+        return tuple(CellRef(sheet, p, index) for p in self.positions)
 
     def rank(self) -> tuple[int, int, int]:
         label = normalise(self.label)
@@ -208,14 +210,33 @@ def _all_runs(sheet: Sheet) -> list[Run]:
 
 
 def find_frames(sheet: Sheet) -> list[Run]:
-    """One timeline per group of overlapping runs on the same axis: dates beat years beat numbers."""
+    """One timeline per group of overlapping runs on the same axis: dates beat years beat numbers. A
+    counter of period numbers over the columns of a dated timeline ("Operating period counter") is
+    part of that block, however far below it sits, and does not start one of its own."""
     chosen: list[Run] = []
     for run in sorted(_all_runs(sheet), key=Run.rank):
         span = set(run.positions)
-        if any(o.axis == run.axis and span & set(o.positions) and _near(o, run) for o in chosen):
+        twin = next((k for k, o in enumerate(chosen) if o.axis == run.axis and span & set(o.positions) and _near(o, run)),
+                    None)
+        if twin is not None:
+            chosen[twin] = _paired(chosen[twin], run)
+            continue
+        if run.kind in ("number", "textnum") and any(
+                o.axis == run.axis and o.kind in ("date", "text", "year") and span <= set(o.positions) for o in chosen):
             continue
         chosen.append(run)
     return chosen
+
+
+def _paired(kept: Run, other: Run) -> Run:
+    """Rows of period start and end dates together: the periods are the positions both cover (an end
+    row often starts one position early, with the model's start date)."""
+    if kept.kind != "date" or other.kind != "date" or len(other.positions) < MIN_PERIODS:
+        return kept
+    both = [k for k, p in enumerate(kept.positions) if p in set(other.positions)]
+    if len(both) == len(kept.positions) or len(both) < MIN_PERIODS or both != list(range(both[0], both[-1] + 1)):
+        return kept
+    return replace(kept, positions=tuple(kept.positions[k] for k in both), values=tuple(kept.values[k] for k in both))
 
 
 def _near(a: Run, b: Run) -> bool:
