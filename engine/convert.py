@@ -38,11 +38,13 @@ def convert(
     limits: Limits | None = None,
     accept_unreconciled: bool = False,
     memo: str | Path | None = None,
+    hold_debt: bool = False,
 ) -> ConversionResult:
     """Convert one template; writes ``out`` (default :func:`default_output`) and returns the result.
 
-    ``memo``: also write the credit memo (Markdown) there. Nothing is written when any step fails; the
-    input file is only read.
+    ``memo``: also write the credit memo (Markdown) there. ``hold_debt``: where the model sizes its
+    debt from the rent, keep the original amount (the loan the lender made) instead of letting the
+    model re-size it. Nothing is written when any step fails; the input file is only read.
     """
     path = Path(path)
     out_path = Path(out) if out is not None else default_output(path)
@@ -53,7 +55,7 @@ def convert(
     if memo is not None:
         check_output(Path(memo), force=force, what="memo file")
     session = ModelSession.open(path, curve=curve, profile=profile, limits=limits,
-                                accept_unreconciled=accept_unreconciled)
+                                accept_unreconciled=accept_unreconciled, hold_debt=hold_debt)
     return session.write(out_path, force=force, memo=memo)
 
 
@@ -84,4 +86,5 @@ def inspect(path: str | Path, *, reconcile: bool = False, limits: Limits | None 
     except GpuCreditError as exc:
         raise exc.with_path(path) from exc.__cause__
     found.reconciliation = report
+    found.external_links = source.external.to_json()
     return found

@@ -11,6 +11,7 @@ session and evaluate it many times. Its values equal a full conversion's with th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from engine.report.metric_table import measure
 from engine.report.metrics import StateLines, debt_service_sign, read_lines
 from engine.report.questions import Block, add_blocks
 from engine.report.result import ConversionResult
+from engine.report.sizing import DebtSizing, read_amounts, size_after_patch, write_held
 from engine.report.summary import SHEET as SUMMARY_SHEET
 from engine.template.profile import TemplateProfile, read_profile
 from engine.template.timeline import read_grid
@@ -110,22 +112,25 @@ class ModelSession:
         self._curve_edits: dict[Key, CellValue] = {}
         self._written = False
         self._dirty = False  # inputs were set since the last evaluation
+        self.debt_sizing = DebtSizing((), (), (), False)  # set by open: the debt the model sizes from the rent
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, *, curve: CurveChoice | None = None,
              profile: TemplateProfile | str | Path | None = None, limits: Limits | None = None,
-             accept_unreconciled: bool = False) -> ModelSession:
-        """Load, reconcile and patch ``path``; nothing is written. Errors name the file."""
+             accept_unreconciled: bool = False, hold_debt: bool = False) -> ModelSession:
+        """Load, reconcile and patch ``path``; nothing is written. Errors name the file. ``hold_debt`` keeps
+        a debt amount the model sizes from the rent at its original value (:mod:`engine.report.sizing`)."""
         path = Path(path)
         try:
-            return cls._open(path, curve or CurveChoice(), profile, limits or Limits(), accept_unreconciled)
+            return cls._open(path, curve or CurveChoice(), profile, limits or Limits(), accept_unreconciled,
+                             hold_debt)
         except GpuCreditError as exc:
             raise exc.with_path(path) from exc.__cause__
 
     @classmethod
     def _open(cls, path: Path, curve: CurveChoice, profile_arg: TemplateProfile | str | Path | None,
-              limits: Limits, accept_unreconciled: bool) -> ModelSession:
+              limits: Limits, accept_unreconciled: bool, hold_debt: bool = False) -> ModelSession:
         source = load(path, limits)
         if any(entry.name.lower() == SHEET_NAME.lower() for entry in source.package.sheets()):
             raise TemplateError(ALREADY_CONVERTED, path=path, sheet=SHEET_NAME)
@@ -135,7 +140,7 @@ class ModelSession:
         if tables:
             evaluate_tables(source.package, engine, path=path)
         reconciled = reconcile(source.package, engine)
-        profile = _resolve_profile(source, profile_arg, engine)
+        profile = _resolve_profile(source, profile_arg, engine, start=curve.start_date())
         used = _used_cells(engine, profile)
         refuse_unsupported(engine.unsupported, used, path=path)
         unverified = require_reconciled(reconciled, used, path=path, accept=accept_unreconciled)
@@ -169,6 +174,7 @@ class ModelSession:
         # output is written keeps the value the file caches (compared by value: the engine's graph
         # does not follow references made through defined names)
         reproduced = {key: engine.get(*key) for key in reconciled.reproduced}
+        debt_before = read_amounts(engine, profile.debt_amount)  # the loan the model sizes, before
         package = source.package  # the output: the loaded package, edited part by part
         patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
                             changed=changed, mode=curve.mode, preset=curve.preset,
@@ -185,10 +191,12 @@ class ModelSession:
                                           for key, (kind, content, _style) in patch.curve_sheet.cells.items()})
             engine.set_formulas({(c.cell.sheet, c.cell.row, c.cell.col): c.new_formula for c in patch.changes})
             engine.recalculate()
+        sizing = size_after_patch(engine, profile.debt_amount, debt_before, hold=hold_debt)
         session = cls(source=source, profile=profile, curve=curve, params=params, grid=grid, rent_before=rent_before,
                       credit=credit, anchor=anchor, contract=contract, warnings=warnings, reconciled=reconciled,
                       unverified=tuple(str(mm) for mm in unverified), keep=keep, package=package, patch=patch,
                       engine=engine, limits=limits, tables=tables, reproduced=reproduced)
+        session.debt_sizing = sizing
         if tables:
             evaluate_tables(package, engine, path=path)
         session.check_rent()
@@ -322,6 +330,7 @@ class ModelSession:
         self.check_rent()
         package, patch, profile, curve = self._package, self._patch, self.profile, self.curve
         _apply_edits(package, self._cell_edits)
+        write_held(package, self.debt_sizing)
         cells = patch.curve_sheet.cells  # GPU_Curve is written from these, with the session's inputs
         for (_sheet, row, col), value in self._curve_edits.items():
             kind, _old, style = cells[(row, col)]
@@ -364,6 +373,9 @@ class ModelSession:
             unverified=self.unverified, kept_excel_values=len(self.keep), reconciliation=self.reconciled.to_json(),
             credit=credit, anchor=self.anchor, contract=self.contract,
             warnings=tuple(self.warnings + credit.warnings), memo=memo,
+            debt_sizing=self.debt_sizing.to_json() if self.debt_sizing.cells else None,
+            external_links=self.source.external.to_json(),
+            notes=tuple(n for n in (self.debt_sizing.note(), self.source.external.note()) if n),
         )
         if memo is not None:
             write_atomic(memo_text(result, curve, profile).encode(), memo, force=force)
@@ -406,7 +418,8 @@ def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[Key]:
     return used
 
 
-def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None, ev: Evaluation) -> TemplateProfile:
+def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None, ev: Evaluation, *,
+                     start: dt.date | None = None) -> TemplateProfile:
     if isinstance(profile, TemplateProfile):
         chosen = profile
     elif profile is not None:
@@ -418,7 +431,7 @@ def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | Non
         else:
             from engine.template.detect.search import detect_profile
 
-            chosen = detect_profile(source, ev)
+            chosen = detect_profile(source, ev, start=start)  # start: --set start dates an undated model
     names = {entry.name for entry in source.package.sheets()}
     for sheet in sorted(chosen.sheets()):
         if sheet not in names:

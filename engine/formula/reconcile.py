@@ -37,6 +37,7 @@ class MismatchCause(StrEnum):
     PRECEDENT = "precedent"  # a cell it reads differs already
     EQUALITY = "equality tolerance"  # a comparison of numbers that agree almost, not exactly
     STALE = "stale cached value"  # a plain reference to a constant that holds something else now
+    EXTERNAL = "external link"  # reads a linked workbook through the values Excel stored for it
     OTHER = "other"
 
 
@@ -172,6 +173,7 @@ def _solved(c_el: etree._Element, cached: CellValue, computed: CellValue) -> boo
     return math.isclose(cached, computed, rel_tol=SOLVER_TOL, abs_tol=ABS_TOL)
 
 
+_EXTERNAL = re.compile(r"(?<![\w\].])\[\d+\]")
 _VOLATILE = re.compile(r"\b(OFFSET|INDIRECT)\s*\(", re.IGNORECASE)
 _COMPARES = re.compile(r"(?<![<>])=|<>")
 _PLAIN_REFERENCE = re.compile(r"\s*(?:(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?\$?[A-Za-z]{1,3}\$?\d+\s*")
@@ -192,6 +194,8 @@ def cause_of(c_el: etree._Element, computed: CellValue, *, evaluation: Evaluatio
             return MismatchCause.CIRCULAR
     if f_el is not None and f_el.get("t") == "dataTable":
         return MismatchCause.DATA_TABLE
+    if _EXTERNAL.search(text):
+        return MismatchCause.EXTERNAL
     if isinstance(computed, ExcelError):
         if computed.code == "#NAME?":
             return MismatchCause.FUNCTION

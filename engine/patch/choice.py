@@ -90,6 +90,16 @@ class CurveChoice:
         self._curve({})  # an unknown preset (with the closest name) or a bad override, before any file is read
         self.collateral.check(self.preset)
 
+    def start_date(self) -> dt.date | None:
+        """``--set start``, parsed: the deal start, which also dates a model whose periods are only numbered."""
+        if "start" not in self.overrides:
+            return None
+        try:
+            value = CURVE.parse("start", self.overrides["start"])
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from exc
+        return value if isinstance(value, dt.date) else None
+
     def params(self, profile: TemplateProfile, money_scale: float | None = None) -> CurveParams:
         """The curve's parameters; ``money_scale`` (dollars → the template's unit) is the default ``unit_scale``."""
         deal: dict[str, Any] = {}

@@ -52,6 +52,9 @@ class ConversionResult:
     contract: Contract | None = None
     warnings: tuple[str, ...] = ()
     memo: Path | None = None
+    debt_sizing: dict[str, Any] | None = None  # engine.report.sizing: the debt the model sizes from the rent
+    external_links: list[dict[str, Any]] = field(default_factory=list)  # linked workbooks formulas read
+    notes: tuple[str, ...] = ()  # what the output should say besides the numbers (re-sized debt, links)
 
     def lines(self) -> dict[str, list[float | None] | None]:
         """Every per-period line of :data:`engine.report.frames.PERIOD_COLUMNS` (None: the template has none)."""
@@ -108,4 +111,5 @@ class ConversionResult:
             "unverified": list(self.unverified),
             "kept_excel_values": self.kept_excel_values,
             "formulas_written": self.formulas_written,
+            "debt_sizing": self.debt_sizing, "external_links": self.external_links, "notes": list(self.notes),
         }

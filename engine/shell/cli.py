@@ -77,6 +77,9 @@ def convert_cmd(
     memo: Annotated[Optional[Path], typer.Option(
         "--memo", metavar="FILE", show_default=False,
         help="Also write a credit memo (Markdown): headline, metrics before/after, curve, security.")] = None,
+    hold_debt: Annotated[bool, typer.Option(
+        "--hold-debt", help="Where the model sizes its debt from the rent, keep the original amount (the loan "
+        "the lender made) instead of the re-sized one.")] = False,
 ) -> None:
     """Convert a template: GPU rent curve in, recomputed and annotated workbook out."""
     def run() -> None:
@@ -84,7 +87,7 @@ def convert_cmd(
                              releasing_gap_months)
         result = convert(input, output, curve=curve, profile=profile, force=force,
                          accept_unreconciled=accept_unreconciled, limits=Limits(max_eval_seconds=max_eval_seconds),
-                         memo=memo)
+                         memo=memo, hold_debt=hold_debt)
         render.warnings(result.input.name, result.warnings)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
@@ -136,7 +139,6 @@ def inspect_cmd(
 ) -> None:
     """Show where a template keeps its timeline, rent and debt lines, and how sure detection is."""
     from engine.convert import inspect
-    from engine.template.profile import profile_to_toml
     from engine.xlsx.save import check_output, write_atomic
 
     def run() -> None:
@@ -159,15 +161,11 @@ def inspect_cmd(
             render.detection(found)
             if report is not None:
                 render.reconciliation(report)
-        problem = found.problem()
-        if found.error is not None:
-            raise found.error
-        if write_profile is not None and found.profile is not None:
-            text = f"# detected from {input.name} by gpucredit inspect\n" + profile_to_toml(
-                found.profile, comments=found.comments())
-            write_atomic(text.encode(), write_profile, force=force, what="profile file")
+        if write_profile is not None:  # always: the best candidate active, the others commented (issue 18)
+            write_atomic(found.profile_text().encode(), write_profile, force=force, what="profile file")
             if not as_json:
                 render.said(f"wrote {write_profile}")
+        problem = found.problem()
         if problem is not None:
             raise problem
 

@@ -112,6 +112,8 @@ def conversion(result: Any) -> None:
     out_console.print(summary)
     said(result.headline)
     said(f"Security: {credit.security.kind.value} — {credit.security.note}")
+    for note in result.notes:  # re-sized debt, external links (issue 18)
+        said(f"note: {note}")
     memo = f"; memo {result.memo}" if result.memo is not None else ""
     said(f"wrote {result.output} ({len(result.changed_cells)} rent cells rewired, "
          f"{result.formulas_written} formula values cached){memo}")
@@ -129,6 +131,9 @@ def detection(found: Any) -> None:
     for title, items in (("rent candidates", found.rent_candidates), ("other income lines", found.revenue_lines)):
         for c in items:
             said(f"{title}: '{c.label}' at {format_range(c.cells)} — {c.note}")
+    for link in found.external_links:
+        said(f"linked workbook [{link['index']}] {link['workbook']}: read by {link['formulas']} formula(s), "
+             f"e.g. {link['cells'][0]} (Excel's stored values are used)")
 
 
 def reconciliation(report: dict[str, Any]) -> None:

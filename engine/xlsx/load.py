@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import io
-import posixpath
 import re
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 from pathlib import Path
 
 from lxml import etree
 
 from engine.errors import (
-    ExternalLinkError,
     FileMissingError,
     MalformedWorkbookError,
     NotAWorkbookError,
     UnsafeWorkbookError,
     WorkbookTooLargeError,
+)
+from engine.xlsx.links import (
+    ExternalLinks,
+    Links,
+    check_external_names,
+    external_index,
+    external_links,
+    require_stored_values,
 )
 from engine.xlsx.package import NS_MAIN, REL_STYLES, Package, m
 from engine.xlsx.schema import (
@@ -38,11 +44,6 @@ from engine.xlsx.schema import (
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE container holding these streams (MS-OFFCRYPTO 2.3.4); names are UTF-16LE.
 _ENCRYPTION_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
-REL_EXTERNAL_LINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
-# "[1]Sheet1!A1", "'[2]My sheet'!B2", "[1]!Name": a workbook index in brackets that starts a reference;
-# not a table's "Table1[1]" (a name before it) nor "[[#This Row],[1]]" (a bracket or comma after it).
-_EXTERNAL_REF = re.compile(r"(?<![\w\].])\[\d+\](?![\],\]])")
-_STRING_LITERAL = re.compile(r'"(?:[^"]|"")*"')
 _MIB = 2**20
 
 
@@ -101,6 +102,7 @@ class Source:
     data: bytes
     package: Package
     date1904: bool
+    external: ExternalLinks = field(default_factory=ExternalLinks)
 
 
 def load(path: str | Path, limits: Limits = Limits()) -> Source:
@@ -148,19 +150,20 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
                                 path=path) from exc
     _refuse_dtds(package, path)
     damaged: Exception | None = None
-    links: dict[int, str] = {}
+    links: Links = {}
     sheet_names: dict[str, str] = {}
     try:
         workbook_part = package.workbook_part()
         workbook_root = package.xml(workbook_part)
         sheet_names = {entry.part: entry.name for entry in package.sheets()}
-        links = _external_links(package, workbook_part)
+        links = external_links(package, workbook_part)
     except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
         damaged = exc  # reported after the scan, which names the broken part when there is one
     most_used: tuple[int, str, str | None, str | None] = (0, "", None, None)  # style index, part, sheet
+    readers: list[tuple[str, str, int]] = []
     for name in package.names():
         if name.endswith((".xml", ".rels")):
-            used = _check_part(package, name, sheet_names.get(name), links, limits, path)
+            used = _check_part(package, name, sheet_names.get(name), links, limits, path, readers)
             if used > most_used[0]:
                 most_used = (used, name, sheet_names.get(name), None)
     if damaged is not None:
@@ -178,10 +181,12 @@ def load(path: str | Path, limits: Limits = Limits()) -> Source:
         raise _malformed(part, f"style index {index}, beyond the {available} cell styles the workbook defines", path,
                          sheet=sheet, cell=_styled_cell(package.xml(part), index))
     if links:
-        _refuse_external_names(workbook_root, links, path)
+        check_external_names(workbook_root, links, path)
+        require_stored_values(package, links, readers, path)
     pr = workbook_root.find(m("workbookPr"))
     date1904 = pr is not None and pr.get("date1904") in ("1", "true")
-    return Source(path=path, data=data, package=package, date1904=date1904)
+    return Source(path=path, data=data, package=package, date1904=date1904,
+                  external=ExternalLinks({k: v for k, (v, _part) in links.items()}, tuple(readers)))
 
 
 def _refuse_dtds(package: Package, path: Path) -> None:
@@ -231,8 +236,8 @@ def _strings(root: etree._Element, query: str) -> list[str]:
     return [str(value) for value in found] if isinstance(found, list) else []
 
 
-def _check_part(package: Package, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
-                path: Path) -> int:
+def _check_part(package: Package, name: str, sheet: str | None, links: Links, limits: Limits,
+                path: Path, readers: list[tuple[str, str, int]]) -> int:
     """Check one XML part: well-formed, no DTD, attributes as Excel writes them, cells and formulas within
     the limits. A part of normal size is parsed once and its tree kept in ``package`` for the later
     steps; the checks run as XPath queries over it. A large part, or one that fails a check, is
@@ -242,14 +247,17 @@ def _check_part(package: Package, name: str, sheet: str | None, links: dict[int,
     styles part once every part has been read."""
     data = package.read(name)
     if len(data) > _PARSE_WHOLE_BYTES:
-        return _scan_part(data, name, sheet, links, limits, path)
+        return _scan_part(data, name, sheet, links, limits, path, readers)
     try:
         root = etree.fromstring(data, _SAFE_PARSER)
     except etree.XMLSyntaxError:
-        _scan_part(data, name, sheet, links, limits, path)  # raises, naming the part
+        _scan_part(data, name, sheet, links, limits, path, readers)  # raises, naming the part
         raise  # pragma: no cover - the stream sees what the parse saw
-    if root.getroottree().docinfo.internalDTD is not None or not _tree_ok(root, sheet is not None, links, limits):
-        _scan_part(data, name, sheet, links, limits, path)
+    if root.getroottree().docinfo.internalDTD is not None or not _tree_ok(root, sheet is not None, limits):
+        _scan_part(data, name, sheet, links, limits, path, readers)
+    elif links and sheet is not None:
+        for f_el in root.iter(m("f")):
+            _check_formula(f_el, sheet, links, limits, path, readers)
     package.adopt_xml(name, root)
     styles = _strings(root, _STYLE_QUERY) if sheet is not None or root.tag == WORKSHEET else []
     return max(map(int, styles), default=0)
@@ -264,7 +272,7 @@ def _styled_cell(root: etree._Element, index: int) -> str | None:
     return str(found[0])[:20] if isinstance(found, list) and found else None
 
 
-def _tree_ok(root: etree._Element, is_sheet: bool, links: dict[int, str], limits: Limits) -> bool:
+def _tree_ok(root: etree._Element, is_sheet: bool, limits: Limits) -> bool:
     """Whether the parsed part passes every check :func:`_scan_part` makes (False: let it say why).
     A part the workbook lists as a sheet gets the worksheet checks whatever its root element says."""
     kind = WORKSHEET if is_sheet else root.tag
@@ -279,14 +287,11 @@ def _tree_ok(root: etree._Element, is_sheet: bool, links: dict[int, str], limits
         if values and not fast.fullmatch("\n".join(values) + "\n") and not all(exact(v) for v in values):
             return False
     texts = _strings(root, "//m:f/text()") if kind == WORKSHEET else []
-    if texts and max(map(len, texts)) > limits.max_formula_length:
-        return False
-    return not (links and any("[" in text and _EXTERNAL_REF.search(_STRING_LITERAL.sub('""', text))
-                              for text in texts))
+    return not (texts and max(map(len, texts)) > limits.max_formula_length)
 
 
-def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str], limits: Limits,
-               path: Path) -> int:
+def _scan_part(data: bytes, name: str, sheet: str | None, links: Links, limits: Limits,
+               path: Path, readers: list[tuple[str, str, int]]) -> int:
     """Stream one XML part once: well-formed, no DTD, and (for cells) within the cell and formula limits.
 
     Returns the highest cell style index the part uses.
@@ -307,7 +312,7 @@ def _scan_part(data: bytes, name: str, sheet: str | None, links: dict[int, str],
                 where_cell = el.get("r") if el.tag == C and problem.startswith("style") else None
                 raise _malformed(name, problem, path, sheet=sheet, cell=where_cell[:20] if where_cell else None)
             if el.tag == F:
-                _check_formula(el, where, links, limits, path)
+                _check_formula(el, where, links, limits, path, readers)
                 continue
             most = max(most, style_index(el))
             if el.tag == C:
@@ -338,7 +343,8 @@ def _malformed(part: str, problem: str, path: Path, *, sheet: str | None = None,
                                   cell=cell)
 
 
-def _check_formula(f_el: etree._Element, sheet: str, links: dict[int, str], limits: Limits, path: Path) -> None:
+def _check_formula(f_el: etree._Element, sheet: str, links: Links, limits: Limits, path: Path,
+                   readers: list[tuple[str, str, int]]) -> None:
     text = f_el.text or ""
     parent = f_el.getparent()
     cell = (parent.get("r") if parent is not None else None) or None
@@ -348,47 +354,9 @@ def _check_formula(f_el: etree._Element, sheet: str, links: dict[int, str], limi
             f"formula is {len(text):,} characters long, over the {limits.max_formula_length:,}-character limit "
             "(Excel's own); refusing it", path=path, sheet=sheet, cell=cell)
     if links and "[" in text:
-        _refuse_external_reference(text, links, path, sheet=sheet, cell=cell)
-
-
-def _external_links(package: Package, workbook_part: str) -> dict[int, str]:
-    """The workbook's external links, ``{index as written in formulas: linked file name}``.
-
-    Formulas say ``[1]`` for the first ``<externalReference>``; the file name is for messages only and
-    is never opened.
-    """
-    if not any(rtype == REL_EXTERNAL_LINK for _r, rtype, _t, _m in package.relationships(workbook_part)):
-        return {}
-    links: dict[int, str] = {}
-    for index, (_rid, rtype, target, _mode) in enumerate(
-            (rel for rel in package.relationships(workbook_part) if rel[1] == REL_EXTERNAL_LINK), start=1):
-        linked = "another workbook"
-        if package.has(target):
-            for _r, _t, link_target, _m in package.relationships(target):
-                linked = posixpath.basename(link_target.replace("\\", "/"))[:80] or linked
-        links[index] = linked
-    return links
-
-
-def _refuse_external_reference(formula: str, links: dict[int, str], path: Path, *, sheet: str | None,
-                               cell: str | None) -> None:
-    found = _EXTERNAL_REF.search(_STRING_LITERAL.sub('""', formula))
-    if found is None:
-        return
-    index = int(found.group()[1:-1]) if len(found.group()) < 12 else 0
-    target = links.get(index, "a workbook that is not listed")
-    raise ExternalLinkError(
-        f"the formula refers to another workbook ({found.group()} = {target}); gpucredit never opens linked "
-        "files and will not compute from Excel's stored copy of their values; in Excel use Data > Edit Links > "
-        "Break Link (or paste the values) and convert again", path=path, sheet=sheet, cell=cell)
-
-
-def _refuse_external_names(workbook_root: etree._Element, links: dict[int, str], path: Path) -> None:
-    names = workbook_root.find(m("definedNames"))
-    for defined in names if names is not None else []:
-        if defined.tag == m("definedName") and "[" in (defined.text or ""):
-            _refuse_external_reference(defined.text or "", links, path, sheet=None,
-                                       cell=f"name {defined.get('name', '?')[:40]}")
+        index = external_index(text, links, path, sheet=sheet, cell=cell)
+        if index is not None:
+            readers.append((sheet, cell or "?", index))
 
 
 def brief(exc: BaseException) -> str:

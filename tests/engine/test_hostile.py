@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import fuzz_cases
+import openpyxl
 import pytest
 from conftest import ROOT, TEMPLATES, parts_of, write_parts
 from hypothesis import HealthCheck, given, settings
@@ -303,21 +305,45 @@ def with_external_link(src: Path, target: bytes) -> Path:
     return write_parts(src, parts)
 
 
-def test_a_formula_using_an_external_link_is_refused_and_nothing_is_fetched(tmp_path):
+def test_a_formula_using_an_external_link_reads_excels_stored_value_and_nothing_is_fetched(tmp_path):
+    """As Excel does when one answers "Don't update": the value Excel stored for the link (1 in
+    Sheet1!A1 of the link part), never the linked file, with a note in the output and --json."""
     src = with_external_link(template(tmp_path), b"http://127.0.0.1:9/deal_inputs.xlsx")
     edit_part(src, "xl/worksheets/sheet2.xml", b"<f>E4+1</f>", b"<f>'[1]Sheet1'!A1+1</f>")
+    result = convert(src, tmp_path / "out.xlsx")
+    assert openpyxl.load_workbook(result.output, data_only=True)["Model"]["F4"].value == 2  # 1 + 1
+    assert result.external_links == [{"index": 1, "workbook": "deal_inputs.xlsx", "formulas": 1, "cells": ["Model!F4"]}]
+    assert any("deal_inputs.xlsx" in note and "stored" in note for note in result.notes)
+    proc = cli("convert", src, "-o", tmp_path / "out2.xlsx", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["external_links"][0]["workbook"] == "deal_inputs.xlsx"
+
+
+def test_a_formula_using_a_link_without_stored_values_is_refused(tmp_path):
+    src = with_external_link(template(tmp_path), b"http://127.0.0.1:9/deal_inputs.xlsx")
+    parts = parts_of(src)
+    part = parts["xl/externalLinks/externalLink1.xml"]
+    parts["xl/externalLinks/externalLink1.xml"] = part[:part.index(b"<sheetDataSet>")] + part[
+        part.index(b"</sheetDataSet>") + len(b"</sheetDataSet>"):]
+    write_parts(src, parts)
+    edit_part(src, "xl/worksheets/sheet2.xml", b"<f>E4+1</f>", b"<f>'[1]Sheet1'!A1+1</f>")
     err = refused(src, tmp_path / "out.xlsx", ExternalLinkError, "Model!F4", "[1] = deal_inputs.xlsx",
-                  "never opens linked files", "Break Link")
+                  "stored no values", "never opens linked files")
     assert (err.sheet, err.cell) == ("Model", "F4")
-    proc = cli("convert", src, "-o", tmp_path / "out.xlsx")
-    assert_cli_error(proc, "dc_lease_annual.xlsx: Model!F4", "another workbook")
 
 
-def test_a_defined_name_using_an_external_link_is_refused(tmp_path):
+def test_a_reference_to_a_link_the_workbook_does_not_list_is_refused(tmp_path):
+    src = with_external_link(template(tmp_path), b"file:///C:/deals/inputs.xlsx")
+    edit_part(src, "xl/worksheets/sheet2.xml", b"<f>E4+1</f>", b"<f>'[2]Sheet1'!A1+1</f>")
+    refused(src, tmp_path / "out.xlsx", ExternalLinkError, "Model!F4", "[2]", "does not list")
+
+
+def test_an_unused_defined_name_at_another_workbook_does_not_block(tmp_path):
     src = with_external_link(template(tmp_path), b"file:///C:/deals/inputs.xlsx")
     edit_part(src, "xl/workbook.xml", b"<definedNames/>",
               b'<definedNames><definedName name="Rate">[1]Sheet1!$A$1</definedName></definedNames>')
-    refused(src, tmp_path / "out.xlsx", ExternalLinkError, "name Rate", "[1] = inputs.xlsx")
+    result = convert(src, tmp_path / "out.xlsx")
+    assert result.external_links == [] and result.notes == ()
 
 
 def test_an_unused_external_link_passes_through_unchanged(tmp_path):
