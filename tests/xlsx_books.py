@@ -114,7 +114,8 @@ def write_book(path: Path, book: Book) -> Path:
 def _write(ws: Any, ref: str, spec: Any, date_fmt: Any, bold: Any, calculated: bool) -> None:
     row, col = xl_cell_to_rowcol(ref)
     if isinstance(spec, F):
-        ws.write_formula(row, col, "=" + spec.formula, None, _cached(spec.value) if calculated else 0)
+        fmt = date_fmt if isinstance(spec.value, dt.date) else None
+        ws.write_formula(row, col, "=" + spec.formula, fmt, _cached(spec.value) if calculated else 0)
     elif isinstance(spec, Array):
         first, last = spec.ref.split(":") if ":" in spec.ref else (spec.ref, spec.ref)
         (r1, c1), (r2, c2) = xl_cell_to_rowcol(first), xl_cell_to_rowcol(last)

@@ -82,6 +82,7 @@ class Reconciliation:
     solver: tuple[str, ...] = ()
     uncalculated: bool = False
     reproduced: frozenset[tuple[str, int, int]] = frozenset()  # the cells whose cached value the engine reproduced
+    checked_cells: frozenset[tuple[str, int, int]] = frozenset()  # (sheet, row, column) of every cell checked
 
     def by_cause(self) -> dict[MismatchCause, list[Mismatch]]:
         """The mismatches grouped by their likely cause (see :func:`cause_of`)."""
@@ -126,6 +127,7 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
     any_result = False
     reproduced: set[tuple[str, int, int]] = set()
     entries = [(entry, sheet_of(package, entry.part)) for entry in package.sheets() if package.has(entry.part)]
+    keys: set[tuple[str, int, int]] = set()
     for entry, sheet in entries:
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
         cells += [(row, col, c_el) for row, col in array_members(sheet)
@@ -146,6 +148,7 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
             else:
                 computed = evaluation.get(*key)
             checked += 1
+            keys.add(key)
             formula_cells += c_el.find(m("f")) is not None
             if same(cached, computed):
                 reproduced.add(key)
@@ -162,7 +165,7 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
                                 row, col)
                        for sheet, row, col, c_el, cached, computed in found)
     return Reconciliation(checked, mismatches, formula_cells, tuple(environment), tuple(solver),
-                          reproduced=frozenset(reproduced))
+                          reproduced=frozenset(reproduced), checked_cells=frozenset(keys))
 
 
 def _solved(c_el: etree._Element, cached: CellValue, computed: CellValue) -> bool:

@@ -19,26 +19,26 @@ _TIMING = re.compile(r"\b(timing|time|timeline|dates|periods|calendar)\b", re.IG
 
 
 def borrowed_frames(sheets: dict[str, Sheet], frames: list[tuple[Sheet, Run]]) -> list[tuple[Sheet, Run]]:
-    """A frame for every sheet that has none of its own over another sheet's timeline positions and
-    reads that sheet (its formulas name it); timing-named sheets first."""
-    found: list[tuple[Sheet, Run]] = []
+    """The frames with borrowed timelines added: one for every sheet that has no dated timeline of its own
+    over another sheet's timeline positions and reads that sheet (its formulas name it), timing-named
+    sheets first. A sheet's own counter of period numbers over those positions gives way to the dates."""
     sources = sorted((f for _s, f in frames if f.borrowed_from is None and f.kind in ("date", "text", "year")),
                      key=lambda f: (not _TIMING.search(f.sheet), f.rank()))
+    kept = list(frames)
     for sheet in sheets.values():
-        own = [f for s, f in frames if s.title == sheet.title]
-        taken: list[Run] = []
+        own = [f for s, f in kept if s.title == sheet.title]
         for source in sources:
             if source.sheet == sheet.title or not _names_sheet(sheet, source.sheet):
                 continue
             span = set(source.positions)
-            if any(f.axis == source.axis and span & set(f.positions) for f in own + taken):
-                continue  # the sheet has a timeline of its own over these columns (or rows)
-            if not _holds_data_at(sheet, source):
-                continue
+            overlapping = [f for f in own if f.axis == source.axis and span & set(f.positions)]
+            if any(f.kind in ("date", "text", "year") for f in overlapping) or not _holds_data_at(sheet, source):
+                continue  # the sheet has a dated timeline of its own over these columns (or rows)
+            kept = [(s, f) for s, f in kept if not any(f is o for o in overlapping)]
             frame = replace(source, sheet=sheet.title, borrowed_from=source.sheet)
-            taken.append(frame)
-            found.append((sheet, frame))
-    return found
+            own = [f for f in own if not any(f is o for o in overlapping)] + [frame]
+            kept.append((sheet, frame))
+    return kept
 
 
 def _names_sheet(sheet: Sheet, other: str) -> bool:

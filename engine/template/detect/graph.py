@@ -42,22 +42,25 @@ class Verdict:
     copies: list[Line] = field(default_factory=list)
 
     @property
+    def income(self) -> bool:
+        """It moves a coverage line and does not lower CFADS: it behaves as income."""
+        return self.coverage and bool(self.moved) and (self.effect is None or self.effect > 0)
+
+    @property
     def usable(self) -> bool:
-        """It moves a coverage line, does not lower CFADS, and is not a copy of another candidate."""
-        if not self.coverage or not self.moved or self.copy_of is not None:
-            return False
-        return self.effect is None or self.effect > 0
+        """It behaves as income and is not a copy of another candidate."""
+        return self.income and self.copy_of is None
 
     def why_not(self) -> str:
         if not self.coverage:
             return "no CFADS, debt service or DSCR line over its periods to measure it on"
-        if self.copy_of is not None:
-            return f"a copy of '{self.copy_of.label}' at {format_range(self.copy_of.cells)}"
         if not self.moved:
             return "a memo line: raising it moves no CFADS, debt service or DSCR line"
         if self.effect is not None and self.effect <= 0:
             direction = "lowers" if self.effect < 0 else "does not move"
             return f"raising it {direction} {self.measured_on.upper()} (a cost, tax or fee, not income)"
+        if self.copy_of is not None:
+            return f"a copy of '{self.copy_of.label}' at {format_range(self.copy_of.cells)}"
         return "usable"
 
     def describe(self) -> str:
@@ -130,7 +133,7 @@ def judge(ev: Evaluation, candidates: list[Line], coverage_of: dict[int, dict[st
     for line in candidates:
         for other_id in moves.get(id(line), set()):
             # ``other`` repeats ``line`` unless they move each other (a loop): then neither is a copy
-            if id(line) not in moves.get(other_id, set()) and verdicts[id(line)].usable:
+            if id(line) not in moves.get(other_id, set()) and verdicts[id(line)].income and verdicts[other_id].income:
                 verdicts[other_id].copy_of = verdicts[other_id].copy_of or line
                 verdicts[id(line)].copies.append(by_id[other_id])
     return verdicts

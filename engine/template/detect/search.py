@@ -52,7 +52,7 @@ def _profile(scan: WorkbookScan) -> TemplateProfile:
     named_timeline = timelines.named_timeline()
     if named_timeline is not None:
         frames.insert(0, named_timeline)
-    frames += borrowed_frames(scan.sheets, frames)
+    frames = borrowed_frames(scan.sheets, frames)
     if not frames:
         raise scan.fail("no timeline found (no row or column of period dates, years or period numbers); "
                         "this does not look like a lender template — pass --profile")
