@@ -101,9 +101,15 @@ def _deal(scan: WorkbookScan, found: TemplateProfile) -> TemplateProfile:
                                       for sheet in scan.sheets.values() for (r, c), value in sorted(sheet.values.items())
                                       if isinstance(value, str) and value.strip()]
     unit, security = propose_unit(texts), propose_security(texts)
-    scan.note("unit", unit.where, unit.confidence, unit.how)
+    money = unit.unit
+    if money is not None and money.currency != "USD":  # a profile in another currency needs its fx_rate too
+        scan.note("unit", unit.where, "low", f"{unit.how}; set [deal] unit and fx_rate ({money.currency} per "
+                  "US dollar) in a profile to use it")
+        money = None
+    else:
+        scan.note("unit", unit.where, unit.confidence, unit.how)
     scan.note("collateral", security.where, security.confidence, security.how)
-    return replace(found, unit=unit.unit, collateral_kind=security.kind)
+    return replace(found, unit=money, collateral_kind=security.kind)
 
 
 def _report_timeline(timelines: TimelineSearch, search: LineSearch, frames: list[tuple[Sheet, Run]]) -> None:
