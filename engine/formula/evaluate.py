@@ -25,7 +25,8 @@ from engine.errors import EvaluationError
 from engine.formula.cycles import circular_cells, seed_from_cache
 from engine.formula.environment import Environment
 from engine.formula.functions import register_functions
-from engine.formula.prepare import prepare_engine_copy
+from engine.formula.prepare import Quotes, prepare_engine_copy
+from engine.formula.rewrites import excel_comparisons, formula_text_literals, offset_extents
 from engine.xlsx.package import Package, m
 from engine.refs import Area, column_letter, parse_area, parse_cell, quote_sheet
 from engine.values import CellValue, ExcelError, date_to_serial
@@ -78,7 +79,8 @@ class Evaluation:
                  unsupported: dict[tuple[str, int, int], frozenset[str]] | None = None,
                  path: str | Path | None = None, time_limit_s: float | None = None,
                  name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = (),
-                 environment: Environment | None = None, circular: tuple[Key, ...] = ()) -> None:
+                 environment: Environment | None = None, circular: tuple[Key, ...] = (),
+                 quotes: Quotes | None = None) -> None:
         self._book = book
         self._date1904 = date1904
         self.iteration = iteration or Iteration(enabled_in_workbook=False)
@@ -91,6 +93,7 @@ class Evaluation:
         self.circular = circular
         self.external_links: tuple[int, ...] = tuple(getattr(book, "cached_external_link_indices", ()) or ())
         self._valued: set[Key] = set()  # cells given a value through set_value since loading
+        self._quotes = quotes or {}  # FORMULATEXT readers (engine.formula.prepare.EngineCopy.quotes)
         self.overrides: dict[tuple[str, int, int], CellValue] = {}
 
     # -- editing the loaded workbook (a model session) ---------------------------------------------
@@ -129,6 +132,22 @@ class Evaluation:
             by_sheet.setdefault(sheet, {})[(row, col)] = ("formula", text)
         for sheet, cells in by_sheet.items():
             _put(self._book.sheet(sheet), cells)
+        self._requote(formulas)
+
+    def _requote(self, formulas: dict[Key, str]) -> None:
+        """FORMULATEXT of a cell given a new formula shows the new text (the engine's copy holds the text
+        a reader shows as a literal, :func:`engine.formula.rewrites.formula_text_literals`)."""
+        for reader, (stored, read) in self._quotes.items():
+            if not any(key in formulas for key, _old in read.values()):
+                continue
+
+            def text_at(ref: str) -> str | None:
+                key, old = read.get(ref, (None, None))
+                new = formulas.get(key) if key is not None else None
+                return new.lstrip("=") if new is not None else old
+
+            text = excel_comparisons(offset_extents(formula_text_literals(stored, text_at)))
+            self._book.set_formula(*reader, "=" + text)
 
     def add_sheet(self, name: str, cells: dict[tuple[int, int], tuple[str, object]]) -> None:
         """Add a sheet holding ``cells``: ``(row, col) -> ("value", v)`` or ``("formula", text)``."""
@@ -377,7 +396,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
                           cycles=telemetry.iterated_sccs, passes=telemetry.max_passes_single_scc)
     return Evaluation(book, date1904=date1904, iteration=iteration, unsupported=unsupported, path=path,
                       time_limit_s=time_limit_s, name_users=prepared.name_users, environment=prepared.environment,
-                      circular=tuple(circular))
+                      circular=tuple(circular), quotes=prepared.quotes)
 
 
 def _circular(data: bytes, date1904: bool, settings: Iteration, package: Package, path: str | Path) -> list[Key]:

@@ -18,18 +18,18 @@ class FormulaTexts:
         self._package = package
         self._parts = {entry.name: entry.part for entry in package.sheets() if package.has(entry.part)}
 
+    def key(self, ref: str, sheet: str) -> tuple[str, int, int] | None:
+        """The cell a reference written on ``sheet`` names (a range: its first cell), or None."""
+        return key_of(ref, sheet)
+
     def formula_at(self, ref: str, sheet: str) -> str | None:
         """The stored formula (without ``=``) of the cell ``ref`` names (a range: its first cell) as
         written on ``sheet``; ``""`` when that cell holds no formula; ``None`` when it cannot tell
         (not a plain reference, an unknown sheet, an array formula)."""
-        try:
-            where, address = split_sheet(ref)
-            row, col = parse_cell(address.split(":")[0].replace("$", ""))
-        except ValueError:
+        found = key_of(ref, sheet)
+        if found is None or found[0] not in self._parts:
             return None
-        name = where or sheet
-        if name not in self._parts:
-            return None
+        name, row, col = found
         xml = sheet_of(self._package, self._parts[name])  # the file's own tree: the engine's copy edits copies
         c_el = xml.cell(row, col)
         if c_el is None or c_el.find(m("f")) is None:
@@ -40,3 +40,14 @@ class FormulaTexts:
         if f_el.get("t") == "shared" and not f_el.text:
             return translate_shared(xml, f_el.get("si", ""), row, col)
         return f_el.text or ""
+
+
+def key_of(ref: str, sheet: str) -> tuple[str, int, int] | None:
+    """``(sheet, row, column)`` of the cell a reference written on ``sheet`` names (a range: its first
+    cell); None for anything but a plain reference."""
+    try:
+        where, address = split_sheet(ref)
+        row, col = parse_cell(address.split(":")[0].replace("$", ""))
+    except ValueError:
+        return None
+    return (where or sheet, row, col)

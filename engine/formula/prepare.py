@@ -36,6 +36,9 @@ class EngineCopy:
     name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = ()
     parts: dict[str, bytes] = field(default_factory=dict)  # the sheet parts the engine reads edited
     environment: Environment = field(default_factory=Environment)
+    # the FORMULATEXT readers: cell -> (its stored formula, {reference: (the cell named, its formula then)})
+    quotes: dict[tuple[str, int, int], tuple[str, dict[str, tuple[tuple[str, int, int], str | None]]]] = \
+        field(default_factory=dict)
 
 
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
@@ -75,6 +78,7 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
                        + r")(?![\w(!\[])", re.IGNORECASE) if areas else None
     users: dict[str, set[tuple[str, int, int]]] = {}
     environment = Environment()
+    quotes: Quotes = {}
     sheets = [(entry, raw, sheet_of(package, entry.part)) for entry in package.sheets()
               if package.has(entry.part) and b"<f" in (raw := package.read(entry.part))]
     for entry, raw, sheet in sheets:
@@ -90,9 +94,9 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
             for row, col in freezing:
                 if sheet.hold_cached_value(row, col):
                     environment.frozen.add((entry.name, row, col))
-            _apply(sheet, _rewrites(sheet, entry.name, names, candidate, texts))
+            _apply(sheet, _rewrites(sheet, entry.name, names, candidate, texts, quotes))
             parts[entry.part] = serialise_xml(sheet.root)
-        elif rewrites := _rewrites(sheet, entry.name, names, candidate, texts):
+        elif rewrites := _rewrites(sheet, entry.name, names, candidate, texts, quotes):
             sheet = SheetXml(copy.deepcopy(sheet.root))
             _apply(sheet, rewrites)
             parts[entry.part] = serialise_xml(sheet.root)
@@ -100,7 +104,7 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
         if named is not None:
             _collect_name_users(sheet, entry.name, named, users)
     name_users = tuple((area, frozenset(cells)) for name, cells in users.items() for area in areas[name])
-    return EngineCopy(bool(parts), unsupported, name_users, parts, environment)
+    return EngineCopy(bool(parts), unsupported, name_users, parts, environment, quotes)
 
 
 def _members_holding_values(sheet: SheetXml) -> bool:
@@ -203,9 +207,13 @@ def _frozen(sheet: SheetXml, sheet_name: str, env: Environment) -> list[tuple[in
     return out
 
 
-def _rewrites(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str], texts: FormulaTexts
-              ) -> dict[tuple[int, int], str]:
-    """The formulas the engine needs written otherwise, ``{(row, col): text}`` (the sheet is only read)."""
+Quotes = dict[tuple[str, int, int], tuple[str, dict[str, tuple[tuple[str, int, int], str | None]]]]
+
+
+def _rewrites(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str], texts: FormulaTexts,
+              quotes: Quotes) -> dict[tuple[int, int], str]:
+    """The formulas the engine needs written otherwise, ``{(row, col): text}`` (the sheet is only read);
+    the FORMULATEXT readers are noted in ``quotes``."""
     out: dict[tuple[int, int], str] = {}
     for row, col, c_el, f_el in sheet.formulas():
         kind = f_el.get("t", "normal")
@@ -219,7 +227,18 @@ def _rewrites(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Patt
                     kind == "array" and _ELEMENTWISE_CALL.search(text)):
                 text = intersect_formula(text, names, sheet=sheet_name, row=row, col=col, array=kind == "array")
             if _FORMULATEXT.search(text):
-                text = formula_text_literals(text, lambda ref: texts.formula_at(ref, sheet_name))
+                read: dict[str, tuple[tuple[str, int, int], str | None]] = {}
+
+                def formula_at(ref: str) -> str | None:
+                    found, key = texts.formula_at(ref, sheet_name), texts.key(ref, sheet_name)
+                    if key is not None:
+                        read[ref] = (key, found)
+                    return found
+
+                stored = text
+                text = formula_text_literals(text, formula_at)
+                if read:
+                    quotes[(sheet_name, row, col)] = (stored, read)
         text = excel_comparisons(offset_extents(text))
         if kind == "array" and c_el.get("cm") is None:
             text = _fit_legacy_array(text, f_el.get("ref", ""))

@@ -166,3 +166,33 @@ def test_perturbed_cells_are_restored_exactly(tmp_path, factor):
         assert ev.get("S", 3, 1) == 300.0 * factor + 100.0
     assert [ev.get("S", r, 1) for r in range(1, 5)] == before
     assert ev.formula("S", 2, 1) is not None  # the formula is back, not its value
+
+
+def test_formulatext_of_a_rent_cell_shows_its_new_formula_after_conversion(tmp_path):
+    """The engine's copy holds FORMULATEXT's answer as text; when the conversion rewires the rent cell it
+    reads, the answer follows (the output caches the formula the written cell holds)."""
+    import shutil
+
+    import openpyxl
+
+    from conftest import TEMPLATES, parts_of, write_parts
+    from engine.convert import convert
+
+    src = tmp_path / "lease.xlsx"
+    shutil.copy2(TEMPLATES / "dc_lease_annual.xlsx", src)
+    shutil.copy2(TEMPLATES / "dc_lease_annual.toml", tmp_path / "lease.toml")
+    parts = parts_of(src)
+    xml = parts["xl/worksheets/sheet2.xml"].decode()
+    cell = '<c r="P11" t="str"><f>_xlfn.FORMULATEXT(F11)</f><v>=E11*(1+Inputs!$C$13)*F8</v></c>'
+    assert '<c r="N11"' in xml and "P11" not in xml
+    start = xml.index('<c r="N11"')
+    end = xml.index("</c>", start) + len("</c>")
+    parts["xl/worksheets/sheet2.xml"] = (xml[:end] + cell + xml[end:]).encode()
+    write_parts(src, parts)
+    before = evaluate(load(src).data, path=src)
+    assert before.get("Model", 11, 16) == "=E11*(1+Inputs!$C$13)*F8"
+    result = convert(src, tmp_path / "out.xlsx")
+    formulas = openpyxl.load_workbook(result.output)["Model"]
+    values = openpyxl.load_workbook(result.output, data_only=True)["Model"]
+    assert formulas["F11"].value.startswith("=GPU_Curve!")
+    assert values["P11"].value == formulas["F11"].value
