@@ -9,12 +9,60 @@ Excel's cached values before iterating, so the engine lands where Excel did.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from engine.xlsx.package import Package, m
 from engine.xlsx.sheet import SheetXml
 
 Key = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """Excel's iterative-calculation settings (``calcPr``) and what the engine did with them.
+
+    ``cycles`` counts the circular groups that needed iterating; each converged within
+    ``max_iterations`` passes to a change below ``max_change`` (non-convergence is an error).
+    """
+
+    enabled_in_workbook: bool
+    max_iterations: int = 100
+    max_change: float = 0.001
+    cycles: int = 0
+    passes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"enabled_in_workbook": self.enabled_in_workbook, "max_iterations": self.max_iterations,
+                "max_change": self.max_change, "cycles": self.cycles, "passes": self.passes}
+
+
+def iteration_settings(package: Package) -> Iteration:
+    """The workbook's ``calcPr`` settings (Excel's 100 iterations and change of 0.001 when unset)."""
+    calc = package.xml(package.workbook_part()).find(m("calcPr"))
+    get = calc.get if calc is not None else (lambda key, default=None: default)
+    try:
+        count = int(get("iterateCount", "100"))
+        delta = float(get("iterateDelta", "0.001"))
+    except ValueError:
+        count, delta = 100, 0.001
+    # Excel's own bounds: 1–32,767 iterations, a positive finite change
+    return Iteration(enabled_in_workbook=get("iterate") in ("1", "true"), max_iterations=min(max(count, 1), 32_767),
+                     max_change=delta if math.isfinite(delta) and delta > 0 else 0.001)
+
+
+def strip_iterate(data: bytes) -> bytes:
+    """The package without ``calcPr iterate``: the engine follows a workbook's own setting, so a pass that
+    must not iterate (to find the loops) reads a copy without it."""
+    copy = Package.from_bytes(data)
+    workbook = copy.xml(copy.workbook_part())
+    calc = workbook.find(m("calcPr"))
+    if calc is None or "iterate" not in calc.attrib:
+        return data
+    del calc.attrib["iterate"]
+    copy.write_xml(copy.workbook_part(), workbook)
+    return copy.to_bytes()
 
 
 def circular_cells(book: Any, package: Package) -> list[Key]:

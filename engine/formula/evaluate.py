@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,12 @@ from typing import Any
 import formualizer as fz
 
 from engine.errors import EvaluationError
-from engine.formula.cycles import circular_cells, seed_from_cache
+from engine.formula.cycles import Iteration, circular_cells, iteration_settings, seed_from_cache, strip_iterate
 from engine.formula.environment import Environment
 from engine.formula.functions import register_functions
-from engine.formula.prepare import Quotes, prepare_engine_copy
-from engine.formula.rewrites import excel_comparisons, formula_text_literals, offset_extents
+from engine.formula.prepare import prepare_engine_copy
+from engine.formula.formula_texts import Quotes, requoted
+from engine.formula.probe import perturbed
 from engine.xlsx.package import Package, m
 from engine.refs import Area, column_letter, parse_area, parse_cell, quote_sheet
 from engine.values import CellValue, ExcelError, date_to_serial
@@ -45,25 +46,6 @@ _ERROR_KINDS = {
     "Num": "#NUM!", "Na": "#N/A", "NA": "#N/A", "Spill": "#SPILL!", "Calc": "#CALC!",
     "Circ": "#CIRC!", "GettingData": "#GETTING_DATA",
 }
-
-
-@dataclass(frozen=True)
-class Iteration:
-    """Excel's iterative-calculation settings (``calcPr``) and what the engine did with them.
-
-    ``cycles`` counts the circular groups that needed iterating; each converged within
-    ``max_iterations`` passes to a change below ``max_change`` (non-convergence is an error).
-    """
-
-    enabled_in_workbook: bool
-    max_iterations: int = 100
-    max_change: float = 0.001
-    cycles: int = 0
-    passes: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"enabled_in_workbook": self.enabled_in_workbook, "max_iterations": self.max_iterations,
-                "max_change": self.max_change, "cycles": self.cycles, "passes": self.passes}
 
 
 class Evaluation:
@@ -132,22 +114,8 @@ class Evaluation:
             by_sheet.setdefault(sheet, {})[(row, col)] = ("formula", text)
         for sheet, cells in by_sheet.items():
             _put(self._book.sheet(sheet), cells)
-        self._requote(formulas)
-
-    def _requote(self, formulas: dict[Key, str]) -> None:
-        """FORMULATEXT of a cell given a new formula shows the new text (the engine's copy holds the text
-        a reader shows as a literal, :func:`engine.formula.rewrites.formula_text_literals`)."""
-        for reader, (stored, read) in self._quotes.items():
-            if not any(key in formulas for key, _old in read.values()):
-                continue
-
-            def text_at(ref: str) -> str | None:
-                key, old = read.get(ref, (None, None))
-                new = formulas.get(key) if key is not None else None
-                return new.lstrip("=") if new is not None else old
-
-            text = excel_comparisons(offset_extents(formula_text_literals(stored, text_at)))
-            self._book.set_formula(*reader, "=" + text)
+        for reader, text in requoted(self._quotes, formulas).items():  # FORMULATEXT of the cells just set
+            self._book.set_formula(*reader, text)
 
     def add_sheet(self, name: str, cells: dict[tuple[int, int], tuple[str, object]]) -> None:
         """Add a sheet holding ``cells``: ``(row, col) -> ("value", v)`` or ``("formula", text)``."""
@@ -205,44 +173,13 @@ class Evaluation:
         except _ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine could not recalculate the workbook: {exc}") from exc
 
-    @contextmanager
-    def perturbed(self, cells: Iterable[Key], factor: float) -> Iterator[list[Key]]:
-        """Inside the ``with`` block every number among ``cells`` is multiplied by ``factor`` (a formula
-        cell holds its value × ``factor`` as a constant) and what reads them is recomputed; the block
-        gets the cells it changed (not the members of an array formula's spill). On leaving, each
-        cell gets its formula or value back and the workbook is recomputed: for a workbook without
-        circular references every value is then exactly what it was; the cells of a loop are first
-        put back to their values before the block, and iterate from there.
-        """
-        saved: list[tuple[Key, str | None, float]] = []
-        loop = {key: self.get(*key) for key in self.circular}
-        tables = dict(self.overrides)  # What-If table results, which a recalculation clears
-        for key in dict.fromkeys(cells):
-            value = self.get(*key)
-            if not isinstance(value, float) or key in self.overrides or self._spill_member(key):
-                continue
-            saved.append((key, self._book.get_formula(*key), value))
-            self._book.set_value(*key, value * factor)
-            self._valued.add(key)
-        try:
-            if saved:
-                self.recalculate()
-            yield [key for key, _formula, _value in saved]
-        finally:
-            for key, formula, value in saved:
-                self._book.set_value(*key, value)
-                if formula:
-                    self._book.set_formula(*key, formula)
-            if saved:
-                for key, value in loop.items():
-                    if isinstance(value, float) and (formula := self._book.get_formula(*key)):
-                        self._book.set_value(*key, value)
-                        self._book.set_formula(*key, formula)
-                self.recalculate()
-                self.overrides.update(tables)
+    def perturbed(self, cells: Iterable[Key], factor: float) -> AbstractContextManager[list[Key]]:
+        """A ``with`` block in which every number among ``cells`` is multiplied by ``factor`` and what reads
+        them is recomputed; on leaving, the workbook is its own again (:func:`engine.formula.probe.perturbed`)."""
+        return perturbed(self, cells, factor)
 
-    def _spill_member(self, key: Key) -> bool:
-        sheet, row, col = key
+    def spill_member(self, sheet: str, row: int, col: int) -> bool:
+        """Whether the cell is filled by another cell's spilling array (it holds no formula of its own)."""
         try:
             report = self._book.inspect_cell(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", include_values=False)
         except _ENGINE_FAILURES:
@@ -367,7 +304,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
         ``time_limit_s``, or a circular reference does not converge.
     """
     package = package if package is not None else Package.from_bytes(data)  # only read
-    settings = _iteration_settings(package)
+    settings = iteration_settings(package)
     prepared = prepare_engine_copy(package, date1904=date1904)
     if prepared.changed:
         data = package.to_bytes(replace=prepared.parts)
@@ -400,17 +337,9 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
 
 
 def _circular(data: bytes, date1904: bool, settings: Iteration, package: Package, path: str | Path) -> list[Key]:
-    """The cells of the workbook's circular references (a second, non-iterating pass finds them; the
-    engine follows a workbook's own ``calcPr iterate``, so the copy it reads has it removed)."""
-    copy = Package.from_bytes(data)
-    workbook = copy.xml(copy.workbook_part())
-    calc = workbook.find(m("calcPr"))
-    if calc is not None and "iterate" in calc.attrib:
-        del calc.attrib["iterate"]
-        copy.write_xml(copy.workbook_part(), workbook)
-        data = copy.to_bytes()
+    """The cells of the workbook's circular references (a second, non-iterating pass finds them)."""
     try:
-        book = _load(data, date1904, settings, iterate=False)
+        book = _load(strip_iterate(data), date1904, settings, iterate=False)
         book.evaluate_all()
     except _ENGINE_FAILURES as exc:
         raise EvaluationError(f"the workbook has circular references, and the engine failed finding them: {exc}",
@@ -502,16 +431,3 @@ def _load(data: bytes, date1904: bool, settings: Iteration, *, iterate: bool,
     if clock is not None:  # Excel's clock at its last calculation, as local time (engine.formula.environment)
         book.set_deterministic_clock(clock.replace(tzinfo=dt.timezone.utc), "utc")
     return book
-
-
-def _iteration_settings(package: Package) -> Iteration:
-    calc = package.xml(package.workbook_part()).find(m("calcPr"))
-    get = calc.get if calc is not None else (lambda key, default=None: default)
-    try:
-        count = int(get("iterateCount", "100"))
-        delta = float(get("iterateDelta", "0.001"))
-    except ValueError:
-        count, delta = 100, 0.001
-    # Excel's own bounds: 1–32,767 iterations, a positive finite change
-    return Iteration(enabled_in_workbook=get("iterate") in ("1", "true"), max_iterations=min(max(count, 1), 32_767),
-                     max_change=delta if math.isfinite(delta) and delta > 0 else 0.001)

@@ -51,3 +51,26 @@ def key_of(ref: str, sheet: str) -> tuple[str, int, int] | None:
     except ValueError:
         return None
     return (where or sheet, row, col)
+
+
+Quotes = dict[tuple[str, int, int], tuple[str, dict[str, tuple[tuple[str, int, int], str | None]]]]
+
+
+def requoted(quotes: Quotes, formulas: dict[tuple[str, int, int], str]) -> dict[tuple[str, int, int], str]:
+    """The engine formula (``=…``) of every FORMULATEXT reader that quotes a cell of ``formulas`` (cells
+    just given a new formula): the literal it holds now shows the new text. ``quotes`` is
+    :attr:`engine.formula.prepare.EngineCopy.quotes`."""
+    from engine.formula.rewrites import excel_comparisons, formula_text_literals, offset_extents
+
+    out = {}
+    for reader, (stored, read) in quotes.items():
+        if not any(key in formulas for key, _old in read.values()):
+            continue
+
+        def text_at(ref: str, read: dict[str, tuple[tuple[str, int, int], str | None]] = read) -> str | None:
+            key, old = read.get(ref, (None, None))
+            new = formulas.get(key) if key is not None else None
+            return new.lstrip("=") if new is not None else old
+
+        out[reader] = "=" + excel_comparisons(offset_extents(formula_text_literals(stored, text_at)))
+    return out

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from engine.formula.environment import CLOCK, Environment, clock_of, environment_calls, reads_only_environment
-from engine.formula.formula_texts import FormulaTexts
+from engine.formula.formula_texts import FormulaTexts, Quotes
 from engine.formula.functions import ELEMENTWISE, PREFIX
 from engine.formula.lambdas import unroll_lambdas
 from engine.formula.legacy import intersect_formula, without_range_only_calls
@@ -205,9 +205,6 @@ def _frozen(sheet: SheetXml, sheet_name: str, env: Environment) -> list[tuple[in
         if c_el.find(m("v")) is not None and reads_only_environment(_text(sheet, f_el)):
             out.append((row, col))
     return out
-
-
-Quotes = dict[tuple[str, int, int], tuple[str, dict[str, tuple[tuple[str, int, int], str | None]]]]
 
 
 def _rewrites(sheet: SheetXml, sheet_name: str, names: Names, candidate: re.Pattern[str], texts: FormulaTexts,
