@@ -29,6 +29,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from corpus_expect import EXPECTED, measure  # noqa: E402
 
 
+def _cell(text: str) -> str:
+    """Text as one Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (docs/corpus.md)")
@@ -44,7 +49,8 @@ def main() -> int:
             "–" if row.share_used is None else f"{row.used_reproduced:,} of {row.used_checked:,} ({row.share_used:.2%})"
         ours = "ours" if EXPECTED[row.file].ours else ""
         if args.markdown:
-            print(f"| `{row.file}` | {ours} | {share} | {row.detection} | {row.outcome} |")
+            cells = (_cell(text) for text in (row.detection, row.outcome))
+            print(f"| `{row.file}` | {ours} | {share} | {' | '.join(cells)} |")
         else:
             print(f"{row.file}\n    share:     {share}\n    detection: {row.detection}\n    outcome:   {row.outcome}")
     return 0

@@ -66,7 +66,7 @@ def _ours(name: str) -> Expected:
 EXPECTED: dict[str, Expected] = {
     "nrel-reopt-proforma-2017.xlsx": Expected(
         refused="the income lines are 'Value of electricity savings ($)'", revenue="'Cash Flow'!C8:AA8"),
-    "loan-tracker-prepayments.xlsx": Expected(refused="no line labelled rent"),
+    "loan-tracker-prepayments.xlsx": Expected(refused="('Payment Date') but no line labelled rent"),  # a wrapped header
     "auditor-agents-cfg-prep-oship-pf.xlsx": Expected(
         rent="Ops!J19:BI19", timeline="Ops!J5:BI5",  # Timing!J5:BI5, mirrored in row 5 of every sheet
         lines={"debt_service": "Debt!J43:BI43", "dscr": "Debt!J45:BI45", "closing_balance": "Debt!J22:BI22"}),

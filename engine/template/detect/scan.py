@@ -90,7 +90,8 @@ def line_label(sheet: Sheet, axis: str, index: int, first: int) -> tuple[str, Ce
     texts = [(t, CellRef(sheet.title, r, c)) for r, c in spots if (t := sheet.text(r, c)) and not t.startswith("=")]
     if not texts:
         return None
-    return " ".join(t for t, _ in texts), texts[-1][1]
+    # a wrapped header ("Payment\nDate") reads as one line of text
+    return " ".join(" ".join(t.split()) for t, _ in texts), texts[-1][1]
 
 
 def _fill_from_cache(sheets: dict[str, Sheet], source: Source) -> None:
