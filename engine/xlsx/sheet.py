@@ -126,8 +126,16 @@ class SheetXml:
         f_el = c_el.find(m("f"))
         return None if f_el is None else (f_el.text or "")
 
+    def _release_shared(self, row: int, col: int) -> None:
+        """Before a cell is overwritten: when it is the master of a shared formula, its neighbours borrow
+        its text, so the group becomes plain formulas first (``ValueError`` when that text is unreadable)."""
+        found = self._formulas.get((row, col))
+        if found is not None and found[1].get("t") == "shared" and found[1].text:
+            expand_shared_formula(self, row, col)
+
     def set_formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
         """Replace the cell's content by ``formula`` (with or without the leading ``=``)."""
+        self._release_shared(row, col)
         c_el = self.ensure_cell(row, col)
         for child in list(c_el):
             c_el.remove(child)
@@ -140,6 +148,7 @@ class SheetXml:
 
     def set_value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
         """A constant: number, bool, text (inline string) or nothing."""
+        self._release_shared(row, col)
         c_el = self.ensure_cell(row, col)
         for child in list(c_el):
             c_el.remove(child)
@@ -157,6 +166,10 @@ class SheetXml:
         v_el = c_el.find(m("v")) if c_el is not None else None
         if c_el is None or v_el is None or v_el.text is None:
             return False
+        try:
+            self._release_shared(row, col)
+        except ValueError:
+            return False  # its neighbours could not be given their own text: the engine evaluates it
         f_el = c_el.find(m("f"))
         if f_el is not None:
             c_el.remove(f_el)

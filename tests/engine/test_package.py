@@ -131,3 +131,21 @@ def test_check_finds_broken_packages(mutate, needle):
     assert check_package(package) == []
     mutate(package)
     assert any(needle in str(p) for p in check_package(package)), [str(p) for p in check_package(package)]
+
+
+_SHARED_ROW = ('<row r="1"><c r="A1"><f t="shared" ref="A1:C1" si="0">A2*2</f><v>2</v></c>'
+               '<c r="B1"><f t="shared" si="0"/><v>4</v></c><c r="C1"><f t="shared" si="0"/><v>6</v></c></row>'
+               '<row r="2"><c r="A2"><v>1</v></c><c r="B2"><v>2</v></c><c r="C2"><v>3</v></c></row>')
+
+
+@pytest.mark.parametrize("overwrite", ["value", "formula", "cached value"])
+def test_overwriting_a_shared_master_keeps_its_neighbours_formulas(overwrite):
+    sheet = _sheet(_SHARED_ROW)
+    if overwrite == "value":
+        sheet.set_value(1, 1, 10.0)
+    elif overwrite == "formula":
+        sheet.set_formula(1, 1, "=99")
+    else:
+        assert sheet.hold_cached_value(1, 1)
+    assert sheet.formula(1, 2) == "B2*2" and sheet.formula(1, 3) == "C2*2"
+    assert all(f.get("t") != "shared" for _r, _c, _el, f in sheet.formulas())
