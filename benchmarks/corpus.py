@@ -42,17 +42,18 @@ def main() -> int:
     print("\n".join(machine_header()))
     rows = [measure(name, convert_it=not args.no_convert) for name in EXPECTED]
     if args.markdown:
-        print("| file | ours | share reproduced (cells the conversion uses) | detection | outcome |")
-        print("| --- | --- | --- | --- | --- |")
+        print("| file | ours | share reproduced (cells the conversion uses) | whole workbook | detection | outcome |")
+        print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         share = "no Excel values" if row.share_used is None and row.note else \
             "–" if row.share_used is None else f"{row.used_reproduced:,} of {row.used_checked:,} ({row.share_used:.2%})"
         ours = "ours" if EXPECTED[row.file].ours else ""
+        whole = "–" if row.share_all is None else f"{row.all_reproduced:,} of {row.all_checked:,} ({row.share_all:.2%})"
         if args.markdown:
             cells = (_cell(text) for text in (row.detection, row.outcome))
-            print(f"| `{row.file}` | {ours} | {share} | {' | '.join(cells)} |")
+            print(f"| `{row.file}` | {ours} | {share} | {whole} | {' | '.join(cells)} |")
         else:
-            print(f"{row.file}\n    share:     {share}\n    detection: {row.detection}\n    outcome:   {row.outcome}")
+            print(f"{row.file}\n    share:     {share}\n    workbook:  {whole}\n    detection: {row.detection}\n    outcome:   {row.outcome}")
     return 0
 
 

@@ -94,6 +94,8 @@ class Row:
     outcome: str
     detected: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    all_checked: int = 0  # the whole workbook's cached values checked, and reproduced
+    all_reproduced: int = 0
 
     @property
     def share_used(self) -> float | None:
@@ -152,7 +154,8 @@ def measure(name: str, *, convert_it: bool = True) -> Row:
     if convert_it:
         outcome = _outcome(path, expected)
     return Row(name, checked, checked - len(in_used), report.share, detection, outcome, detected,
-               note="no Excel values to check against" if report.uncalculated else "")
+               note="no Excel values to check against" if report.uncalculated else "",
+               all_checked=report.checked, all_reproduced=report.checked - len(report.mismatches))
 
 
 def _outcome(path: Path, expected: Expected) -> str:
@@ -165,7 +168,13 @@ def _outcome(path: Path, expected: Expected) -> str:
         except GpuCreditError as exc:
             return f"refused ({type(exc).__name__})"
         before, after = result.metrics_before.min_dscr, result.metrics_after.min_dscr
-        return f"converted, min DSCR {before:.2f} → {after:.2f}" if before == before and after == after else "converted"
+        text = f"converted, min DSCR {before:.2f} → {after:.2f}" if before == before and after == after else "converted"
+        sizing = result.debt_sizing
+        if sizing is not None and sizing["resized"]:
+            moves = ", ".join(f"{b:,.2f} → {a:,.2f}" for b, a in zip(sizing["before"], sizing["after"], strict=True)
+                              if b is not None and a is not None)
+            text += f"; debt re-sized by the model {moves}"
+        return text
 
 
 def start_of(expected: Expected) -> dt.date | None:
