@@ -6,8 +6,10 @@ For every workbook in ``tests/corpus/`` (the public ones and ours, ``tests/corpu
   debt lines; the whole workbook when the model has no revenue line) that carry a value Excel cached,
   the share the engine reproduces (DESIGN §6 tolerance); "no Excel values" for a workbook nobody
   calculated;
+* **whole workbook**: the same over every cached value of the workbook;
 * **detection**: what ``gpucredit inspect`` finds alone — the rent line, or why it refuses;
-* **outcome**: ``gpucredit convert`` with preset h100-stress (``--set start`` for the undated model).
+* **outcome**: ``gpucredit convert`` with preset h100-stress (``--set start`` for the undated model), and
+  the debt a model re-sizes.
 
     python benchmarks/corpus.py [--markdown] [--no-convert]
 
