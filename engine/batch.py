@@ -135,7 +135,7 @@ def convert_task(task: Task) -> Row:
                rent_cells=_span(result.rent_cells),
                money_unit=doc["money_unit"]["unit"], security=doc["security"]["kind"],
                before=doc["metrics"]["before"], after=doc["metrics"]["after"], headline=result.headline,
-               warnings="; ".join(result.warnings),
+               warnings="; ".join([*result.warnings, *result.notes]),
                reconciled_share=result.reconciliation.get("share"), unverified=len(result.unverified),
                output=str(result.output), memo=str(result.memo or ""),
                seconds=time.perf_counter() - started)

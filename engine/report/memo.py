@@ -89,4 +89,4 @@ def memo_text(result: ConversionResult, curve: CurveChoice, profile: TemplatePro
                        before=credit.metrics_before, after=credit.metrics_after, money=credit.money.label,
                        dscr_check=credit.dscr_check, collateral=credit.collateral_shown, curve_lines=curve_lines,
                        parameters=rows, security=[credit.money.sentence(), "", *security_lines],
-                       notes=list(result.warnings))
+                       notes=[*result.warnings, *result.notes])

@@ -177,10 +177,12 @@ def test_a_model_that_sizes_its_debt_says_so_and_holds_it_on_request(tmp_path):
     src = tmp_path / name
     shutil.copy2(CORPUS / name, src)
     resized = convert(src, tmp_path / "resized.xlsx", curve=CurveChoice(preset="h100-stress"))
-    held = convert(src, tmp_path / "held.xlsx", curve=CurveChoice(preset="h100-stress"), hold_debt=True)
+    held = convert(src, tmp_path / "held.xlsx", curve=CurveChoice(preset="h100-stress"), hold_debt=True,
+                   memo=tmp_path / "held.md")
     original = openpyxl.load_workbook(src, data_only=True)["Inputs"]["B10"].value
     assert resized.debt_sizing["before"] == [original] and resized.debt_sizing["after"][0] < original
     assert held.debt_sizing["held"] and any("held at" in n for n in held.notes)
+    assert "debt sized by the model (Inputs!B10): held at" in (tmp_path / "held.md").read_text()  # the memo's notes
     assert any("debt sized by the model" in n and "--hold-debt" in n for n in resized.notes)
     for result, debt in ((resized, resized.debt_sizing["after"][0]), (held, original)):
         out = openpyxl.load_workbook(result.output, data_only=True)
