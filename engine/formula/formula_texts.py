@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from engine.refs import parse_cell, split_sheet
 from engine.xlsx.package import Package, formula_of, m
-from engine.xlsx.sheet import sheet_of, translate_shared
+from engine.xlsx.shared import translate_shared
+from engine.xlsx.sheet import sheet_of
 
 
 class FormulaTexts:

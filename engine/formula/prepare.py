@@ -20,7 +20,8 @@ from engine.formula.support import unsupported_in_sheet
 from engine.refs import Area, parse_cell
 from engine.xlsx.names import Names
 from engine.xlsx.package import Package, drop, formula_of, m, serialise_xml
-from engine.xlsx.sheet import SheetXml, array_members, expand_shared_group, shared_groups, sheet_of
+from engine.xlsx.shared import expand_shared_group, shared_groups
+from engine.xlsx.sheet import SheetXml, array_members, sheet_of
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef
 from engine.xlsx.comments import add_notes
 from engine.xlsx.package import Package, m
-from engine.xlsx.sheet import SheetXml, sheet_of, translate_shared
+from engine.xlsx.shared import translate_shared
+from engine.xlsx.sheet import SheetXml, sheet_of
 
 AUTHOR = "gpucredit"
 
