@@ -4,7 +4,7 @@ For every workbook in ``tests/corpus/`` (the public ones and ours, ``tests/corpu
 
 * **share**: of the formula cells a conversion uses (what the revenue line reaches, the timeline, the
   debt lines; the whole workbook when the model has no revenue line) that carry a value Excel cached,
-  the share the engine reproduces (DESIGN §6 tolerance); "no Excel values" for a workbook nobody
+  the share the engine reproduces (relative 1e-9, absolute 1e-6); "no Excel values" for a workbook nobody
   calculated;
 * **whole workbook**: the same over every cached value of the workbook;
 * **detection**: what ``gpucredit inspect`` finds alone — the rent line, or why it refuses;

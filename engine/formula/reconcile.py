@@ -42,7 +42,7 @@ class MismatchCause(StrEnum):
 
 
 # Excel's solvers stop at their documented accuracy ("accurate within 0.000001 percent"); the
-# engine solves to machine precision, so their results agree to 1e-8, not to the 1e-9 of §6.
+# engine solves to machine precision, so their results agree to 1e-8, not to the 1e-9 of the accuracy contract.
 SOLVERS = frozenset(("IRR", "XIRR", "RATE", "MIRR", "YIELD"))
 SOLVER_TOL = 1e-8
 
