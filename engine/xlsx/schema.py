@@ -205,7 +205,7 @@ def structure_problem(package: Package) -> tuple[str, str] | None:
         if el.tag != SHEET:
             continue
         title, rid = el.get("name") or "", el.get(f"{{{NS_R}}}id") or ""
-        if not title.strip() or el.get("sheetId") is None:
+        if not title or el.get("sheetId") is None:  # " " is a name Excel writes (the CFG corpus model has one)
             return workbook, "sheet entry without a name or a sheetId"
         if title.lower() in seen:
             return workbook, f"second sheet named {title[:40]!r}"

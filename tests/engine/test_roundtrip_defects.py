@@ -111,3 +111,24 @@ def test_inspect_json_prints_one_object_with_an_error_on_every_failure(tmp_path)
     assert code == 1 and doc["error"] is not None and "--set start=YYYY-MM-DD" in doc["error"]
     with pytest.raises(DetectionError, match=r"--set start=YYYY-MM-DD"):
         convert(numbered, tmp_path / "out.xlsx")
+
+
+@pytest.mark.parametrize(("name", "loads"), [(" ", True), ("", False)])
+def test_a_sheet_named_with_one_space_loads_as_excel_wrote_it(tmp_path, name, loads):
+    """Excel for the web saved the CFG corpus model with a sheet named " " (its cover); a name that is
+    empty is still refused as damaged."""
+    from engine.errors import MalformedWorkbookError
+    from engine.xlsx.load import load
+
+    src = _lease(tmp_path)
+    parts = parts_of(src)
+    book = parts["xl/workbook.xml"].decode()
+    first = re.search(r'<sheet [^>]*name="([^"]*)"', book)
+    assert first is not None
+    parts["xl/workbook.xml"] = book.replace(f'name="{first.group(1)}"', f'name="{name}"', 1).encode()
+    write_parts(src, parts)
+    if loads:
+        assert [e.name for e in load(src).package.sheets()][0] == " "
+    else:
+        with pytest.raises(MalformedWorkbookError, match="sheet entry without a name"):
+            load(src)
