@@ -12,6 +12,7 @@ session and evaluate it many times. Its values equal a full conversion's with th
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from engine.formula.evaluate import Evaluation, evaluate
 from engine.formula.reconcile import Reconciliation, reconcile, require_reconciled
 from engine.formula.support import refuse_unsupported
 from engine.patch.choice import CurveChoice
-from engine.patch.curve_sheet import SHEET_NAME, input_values
+from engine.patch.curve_sheet import SHEET_NAME, input_values, shock_cells
 from engine.patch.rewire import ALREADY_CONVERTED, PatchResult, apply_patch
 from engine.refs import CellRef, parse_ref
 from engine.report.annotate import annotate
@@ -109,6 +110,7 @@ class ModelSession:
         self._reproduced = reproduced
         self._cell_edits: dict[Key, CellValue] = {}
         self._originals: dict[Key, CellValue] = {}
+        self._shocks: np.ndarray | None = None
         self._curve_edits: dict[Key, CellValue] = {}
         self._written = False
         self._dirty = False  # inputs were set since the last evaluation
@@ -210,7 +212,34 @@ class ModelSession:
     def expected_rent(self) -> np.ndarray:
         """The rent row the curve gives now, computed independently of the workbook by ``models/``."""
         return rent_after(self.rent_before, self.grid, self.params, self.mode, anchor=self.anchor,
-                          contract=self.contract)
+                          contract=self.contract, shocks=self._shocks)
+
+    @property
+    def anchor_position(self) -> int:
+        """The anchor period's position (the profile's or ``--anchor``, else the first with rent)."""
+        return self.anchor
+
+    def set_shocks(self, shocks: Sequence[float] | None) -> None:
+        """A stress scenario's monthly multipliers on the spot price (GPU_Curve column Z), one per month of
+        its monthly table; None puts every month back to 1."""
+        cells = shock_cells(self._patch.layout)
+        values = [1.0] * len(cells) if shocks is None else [float(x) for x in shocks]
+        if len(values) != len(cells) or not all(math.isfinite(x) and x > 0 for x in values):
+            raise ParameterError(f"shocks: give {len(cells)} positive monthly multipliers (one per month of GPU_Curve)")
+        edits: dict[Key, CellValue] = {(SHEET_NAME, row, col): value
+                                       for (row, col), value in zip(cells, values, strict=True)}
+        self.engine.set_values(edits)
+        self._curve_edits.update(edits)
+        self._shocks = None if shocks is None else np.array(values)
+        self._dirty = True
+
+    def reset_cells(self) -> None:
+        """Put every template input the session set back to the file's value."""
+        originals = {key: value for key, value in self._originals.items() if key in self._cell_edits}
+        if originals:
+            self.engine.set_values(originals)
+            self._dirty = True
+        self._cell_edits.clear()
 
     def set_curve(self, **overrides: object) -> None:
         """Change curve parameters (``d=0.3``, ``p0=2.1``, ``launches=(...)``) on GPU_Curve's input cells.

@@ -98,11 +98,20 @@ def launch_month(launch: Launch) -> int:
     return m if launch.date.day == 1 else m + 1
 
 
-def spot(params: CurveParams, months: npt.ArrayLike) -> FloatArray:
-    """Spot price in $ per GPU-hour for each month index (docs/curve.md ``spot``)."""
+def spot(params: CurveParams, months: npt.ArrayLike, shocks: npt.ArrayLike | None = None) -> FloatArray:
+    """Spot price in $ per GPU-hour for each month index (docs/curve.md ``spot``).
+
+    ``shocks`` (one per month, a stress scenario's) multiply the price before the floor applies;
+    without them every month's is 1.
+    """
     t = _months(months)
     n = (t - month_index(params.price_date)).astype(np.float64)
     price = params.p0 * np.power(1.0 - params.d, n / 12.0)
+    if shocks is not None:
+        shock = np.asarray(shocks, dtype=np.float64)
+        if shock.shape != t.shape or not np.all(np.isfinite(shock)) or np.any(shock <= 0):
+            raise ValueError(f"shocks: need one positive multiplier per month ({t.shape[0]}), got {shock.shape}")
+        price = price * shock
     for launch in params.launches:
         if launch.date <= params.price_date:
             continue  # p0 already prices launches on or before the price date
@@ -177,16 +186,27 @@ class MonthlyCurve:
     index: FloatArray
 
 
-def monthly_curve(params: CurveParams, first_month: int, n_months: int) -> MonthlyCurve:
-    """Evaluate every component for `n_months` months from month index `first_month`."""
+def monthly_curve(params: CurveParams, first_month: int, n_months: int,
+                  shocks: npt.ArrayLike | None = None) -> MonthlyCurve:
+    """Evaluate every component for `n_months` months from month index `first_month` (``shocks``: one
+    spot-price multiplier per month, see :func:`spot`; the index is then relative to the start month's
+    shocked realised price, which must be among the months)."""
     if n_months < 1:
         raise ValueError(f"n_months: {n_months}; need at least one month")
     t = np.arange(first_month, first_month + n_months, dtype=np.int64)
     util_t = utilisation(params, t)
     share = contract_share(params, t)
-    spot_t = spot(params, t)
+    spot_t = spot(params, t, shocks)
     real_t = share * params.p_contract + (1.0 - share) * util_t * spot_t
-    return MonthlyCurve(t, spot_t, util_t, share, real_t, real_t / _realised_at_start(params))
+    if shocks is None:
+        base = _realised_at_start(params)
+    else:
+        assert params.start is not None
+        at = month_index(params.start) - first_month
+        if not 0 <= at < n_months or real_t[at] <= 0:
+            raise ValueError("shocks: the deal's start month must be among the months, with a positive price")
+        base = float(real_t[at])
+    return MonthlyCurve(t, spot_t, util_t, share, real_t, real_t / base)
 
 
 # -- re-pricing the rent row ---------------------------------------------------------
@@ -305,7 +325,7 @@ class Contract:
 
 def rent_after(
     rent_before: npt.ArrayLike, grid: PeriodGrid, params: CurveParams, mode: RentMode, *,
-    anchor: int | None = None, contract: Contract | None = None,
+    anchor: int | None = None, contract: Contract | None = None, shocks: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """Re-price a rent row with the GPU curve (docs/curve.md, "Modes").
 
@@ -325,6 +345,9 @@ def rent_after(
     contract : Contract or None
         Contracted, then merchant: contracted periods keep their rent, the re-leasing gap's
         months count 0 in the period mean (index) or sum (absolute).
+    shocks : array of float or None
+        A stress scenario's monthly multipliers on the spot price (:func:`spot`), one per month from
+        the first month of the grid (or of the deal start, when that is earlier) to the last.
 
     Returns
     -------
@@ -353,7 +376,7 @@ def rent_after(
     lo, hi = grid.span()
     start_m = month_index(resolved.start)
     first, last = min(lo, start_m), max(hi, start_m)
-    curve = monthly_curve(resolved, first, last - first + 1)
+    curve = monthly_curve(resolved, first, last - first + 1, shocks)
     earning = np.ones(curve.months.shape[0]) if contract is None else contract.earning(curve.months)
     changed = changed_periods(rents, mode, position)
     if contract is not None:

@@ -30,8 +30,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from models.curves import Contract
 from models.params import CurveParams, Launch
-from models.periods import PeriodGrid, days_in_month, month_index, period_means
+from models.periods import PeriodGrid, add_months, days_in_month, month_index
 from models.validate import check, finite
 
 __all__ = [
@@ -193,20 +194,11 @@ class StressSpec:
         """The varied quantities in draw order: curve quantities, then template cells."""
         return tuple(self.curve) + tuple(self.cells)
 
-    def degenerate(self) -> StressSpec:
-        """The spec with every distribution fixed at its centre and every shock switched off."""
-        def centre(d: Distribution) -> Distribution:
-            value = {"fixed": d.value, "uniform": None, "integers": None}.get(d.dist)
-            if value is None and d.dist in ("uniform", "integers"):
-                value = (float(d.low) + float(d.high)) / 2  # type: ignore[arg-type]
-            if d.dist == "triangular":
-                value = d.mode
-            if d.dist in ("normal", "lognormal"):
-                value = d.mean if d.dist == "normal" else math.exp(float(d.mean))  # type: ignore[arg-type]
-            return Distribution("fixed", value=float(value))  # type: ignore[arg-type]
-
-        return replace(self, curve={k: centre(v) for k, v in self.curve.items()},
-                       cells={k: centre(v) for k, v in self.cells.items()},
+    def certain(self) -> StressSpec:
+        """The spec with nothing uncertain: no quantity drawn (the curve's and the workbook's own values
+        stay), no monthly shock, no stress regime; the BTC path is its drift alone. A run of it is the
+        deterministic conversion, scenario by scenario."""
+        return replace(self, curve={}, cells={},
                        copula=replace(self.copula, sigma_gpu=0.0, sigma_btc=0.0, p_enter=0.0))
 
 
@@ -331,11 +323,14 @@ def _regime(u: FloatArray, copula: Copula) -> npt.NDArray[np.bool_]:
 
 # -- the curve for many scenarios ------------------------------------------------------------------
 def lane_rents(rent_before: FloatArray, grid: PeriodGrid, params: CurveParams, changed: npt.NDArray[np.bool_],
-               anchor: int, index_mode: bool, draws: Draws, first_month: int) -> FloatArray:
+               anchor: int, index_mode: bool, draws: Draws, first_month: int, *,
+               contract: Contract | None = None) -> FloatArray:
     """The re-priced rent row of every scenario, ``(n, periods)``: :func:`models.curves.rent_after` with
     each scenario's draws applied (decline, price, floor, utilisation scale, launch shifts and steps,
     and the monthly GPU shock on the spot price, before the floor). ``draws`` months start at
-    ``first_month`` (a month index) and cover the grid and the deal start."""
+    ``first_month`` (a month index) and cover the grid and the deal start; ``changed`` are the periods
+    the curve re-prices (:func:`models.curves.changed_periods`), less any ``contract``'s contracted ones,
+    whose re-leasing gap earns nothing."""
     n = draws.ids.shape[0]
     q = draws.quantities
     assert params.start is not None
@@ -350,9 +345,17 @@ def lane_rents(rent_before: FloatArray, grid: PeriodGrid, params: CurveParams, c
     price = p0 * np.power(1.0 - d, (t - month_index(params.price_date)) / 12.0) * draws.gpu_shock
     for launch in params.launches:
         if launch.date <= params.price_date:
-            continue
-        m_k = _launch_month(launch) + shift
-        step = np.minimum(launch.step * step_scale, 0.999)
+            continue  # already in p0, and not moved: a scenario shifts only launches still to come
+        # the launch in each scenario: its date moved by whole months, ignored if that falls on or before
+        # the price date (as the curve ignores any launch p0 already prices)
+        m_k = np.empty((n, 1))
+        active = np.empty((n, 1))
+        for s in np.unique(shift):
+            moved = add_months(launch.date, int(s))
+            rows = shift[:, 0] == s
+            m_k[rows] = _launch_month(Launch(moved, launch.step))
+            active[rows] = 1.0 if moved > params.price_date else 0.0
+        step = np.minimum(launch.step * step_scale, 0.999) * active
         ramp = (t >= m_k).astype(np.float64) if params.ramp_months == 0 else \
             np.clip((t - m_k) / params.ramp_months, 0.0, 1.0)
         price = price * (1.0 - step * ramp)
@@ -363,22 +366,32 @@ def lane_rents(rent_before: FloatArray, grid: PeriodGrid, params: CurveParams, c
     util = np.clip(util, 0.0, 1.0)
     share = np.where((m >= 0) & (m < params.contract_months), params.c, 0.0)[None, :]
     realised = share * params.p_contract + (1.0 - share) * util * spot
+    earning = np.ones(months.shape[0]) if contract is None else contract.earning(months)
+    if contract is not None:
+        changed = changed & ~contract.contracted(grid)
     out = np.tile(rent_before, (n, 1))
     if index_mode:
         start = int(month_index(params.start) - first_month)
-        index = realised / realised[:, start:start + 1]
-        means = np.stack([period_means(row, first_month, grid) for row in index])
+        index = realised / realised[:, start:start + 1] * earning[None, :]
+        means = _period_means(index, first_month, grid)
         new = rent_before[anchor] * means / means[:, anchor:anchor + 1]
     else:
         assert params.gpus is not None
         days = np.array([days_in_month(int(x)) for x in months], dtype=np.float64)
-        revenue = 24.0 * days[None, :] * realised
+        revenue = 24.0 * days[None, :] * realised * earning[None, :]
         lo = grid.first_month - first_month
         hi = grid.last_month - first_month + 1
         sums = np.stack([revenue[:, a:b].sum(axis=1) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)], axis=1)
         new = params.unit_scale * params.gpus * sums
     out[:, changed] = new[:, changed]
     return out
+
+
+def _period_means(values: FloatArray, first_month: int, grid: PeriodGrid) -> FloatArray:
+    """:func:`models.periods.period_means` of every row (the same slices, so the same numbers)."""
+    lo = grid.first_month - first_month
+    hi = grid.last_month - first_month + 1
+    return np.stack([values[:, a:b].mean(axis=1) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)], axis=1)
 
 
 def _launch_month(launch: Launch) -> int:

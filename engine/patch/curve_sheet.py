@@ -8,7 +8,8 @@ Layout (rows fixed so a person can find things; the monthly table grows with the
     A22:E29       launches (date, step,              rent after, changed?
                   first month, active)      G21:I24 contracted, then merchant: contract end E (H22),
     A32:R32       monthly header, then               re-leasing gap g (H23), the anchor period (H24)
-                  one row per calendar month
+                  one row per calendar month;   Z33…    a stress scenario's monthly shock on the spot
+                                                        price (1 unless a scenario is replayed)
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ LAUNCH_ROW0, LAUNCH_SLOTS = 22, 8
 MONTH_HEADER_ROW = 32
 FIRST_LAUNCH_COL = 4  # D: one factor column per launch slot
 COL = {"month": 1, "n": 2, "m": 3, "spot": 12, "util": 13, "contract": 14, "realised": 15, "index": 16,
-       "hours": 17, "earns": 18}
+       "hours": 17, "earns": 18, "shock": 26}
+# Z: a stress scenario's monthly multiplier on the spot price (1 unless a scenario is replayed; an input)
 # Contracted, then merchant (docs/curve.md): the contract end E and the re-leasing gap g, beside the launches
 CONTRACT_CELLS = {"contracted_until": "$H$22", "releasing_gap_months": "$H$23"}
 CONTRACT_NOTES = {
@@ -69,6 +71,12 @@ class CurveSheetLayout:
     rent_after: tuple[CellRef, ...]
     first_month: int
     n_months: int
+
+
+def shock_cells(layout: CurveSheetLayout) -> list[tuple[int, int]]:
+    """(row, column) of each month's shock input, in month order."""
+    first = MONTH_HEADER_ROW + 1
+    return [(first + i, COL["shock"]) for i in range(layout.n_months)]
 
 
 def input_cell(name: str) -> str:
@@ -200,7 +208,7 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, util_cols: int, s
     h = MONTH_HEADER_ROW
     headers = {COL["month"]: "month", COL["n"]: "n (market)", COL["m"]: "m (deal)", COL["spot"]: "spot",
                COL["util"]: "util", COL["contract"]: "contract", COL["realised"]: "realised",
-               COL["index"]: "index", COL["hours"]: "hours", COL["earns"]: "earns"}
+               COL["index"]: "index", COL["hours"]: "hours", COL["earns"]: "earns", COL["shock"]: "shock"}
     for k in range(LAUNCH_SLOTS):
         headers[FIRST_LAUNCH_COL + k] = f"launch {k + 1}"
     for col, text in headers.items():
@@ -223,8 +231,10 @@ def _monthly_table(sheet: NewSheet, first: int, n_months: int, util_cols: int, s
             ramp = f"IF({a}<$D${lr},0,IF({input_cell('ramp_months')}=0,1,MIN(1,({j})/{input_cell('ramp_months')})))"
             sheet.formula(row, FIRST_LAUNCH_COL + k, f"IF($E${lr},1-$C${lr}*{ramp},1)", styles["num"])
         factors = f"{column_letter(FIRST_LAUNCH_COL)}{row}:{column_letter(FIRST_LAUNCH_COL + LAUNCH_SLOTS - 1)}{row}"
+        shock = f"{column_letter(COL['shock'])}{row}"
+        sheet.value(row, COL["shock"], 1.0, styles["input"])
         sheet.formula(row, COL["spot"], f"MAX({input_cell('floor')},{input_cell('p0')}*(1-{input_cell('d')})"
-                                        f"^(B{row}/12)*PRODUCT({factors}))", styles["num"])
+                                        f"^(B{row}/12)*PRODUCT({factors})*{shock})", styles["num"])
         sheet.formula(row, COL["util"], f"INDEX({util_range},MIN(MAX(INT(C{row}/12),0),COUNT({util_range})-1)+1)",
                       styles["num"])
         sheet.formula(row, COL["contract"],

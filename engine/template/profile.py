@@ -76,6 +76,9 @@ class TemplateProfile:
     unit_scale: float | None = None
     cost_per_gpu: float | None = None  # all-in $ per GPU, for collateral value
     loan_amount: tuple[CellRef, ...] = ()  # the input cell(s) the debt is drawn from (several: tranches)
+    btc_price: tuple[CellRef, ...] = ()  # [stress] btc_price: the BTC price input, one cell per period
+    margin_call: tuple[CellRef, ...] = ()  # [stress] margin_call: the template's margin-call flag line (1 = call)
+    refinancing: dt.date | None = None  # [stress] refinancing: a convertible's maturity or put date
     tenor: CellRef | None = None  # the input cell holding the loan's tenor, where the model lets it vary
     # the cell(s) holding the debt amount the debt lines read, an input or a formula ([debt] amount);
     # when the rent reaches it the model sizes its own debt (engine.report.sizing)
@@ -127,6 +130,7 @@ class TemplateProfile:
     def sheets(self) -> set[str]:
         """Every sheet the profile points into."""
         refs = [*self.timeline.cells, *self.timeline.years, *self.rent, *self.loan_amount, *self.debt_amount,
+                *self.btc_price, *self.margin_call,
                 *(c for cells in self.metrics.values() for c in cells)]
         if self.tenor is not None:
             refs.append(self.tenor)
@@ -188,6 +192,13 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
     if loan is not None and (not isinstance(loan, list) or not all(isinstance(x, str) for x in loan)):
         raise ValueError('[deal] loan_amount must be a cell ("Inputs!C12") or a list of cells')
     loan_cells = tuple(parse_ref(x) for x in loan or ())
+    stress = doc.get("stress", {})
+    btc_price = parse_range(str(stress["btc_price"])) if stress.get("btc_price") else ()
+    margin_call = parse_range(str(stress["margin_call"])) if stress.get("margin_call") else ()
+    for name, cells in (("btc_price", btc_price), ("margin_call", margin_call)):
+        if cells and len(cells) != len(timeline.cells):
+            raise ValueError(f"[stress] {name} has {len(cells)} cells but the timeline has {len(timeline.cells)} periods")
+    refinancing = stress.get("refinancing")
     tenor_text = deal.get("tenor")
     if tenor_text is not None and not isinstance(tenor_text, str):
         raise ValueError('[deal] tenor must be the cell that holds the tenor ("Inputs!C23")')
@@ -196,6 +207,8 @@ def profile_from_dict(doc: dict[str, Any], *, origin: str = "profile") -> Templa
         gpus=_number(deal, "gpus"), unit_scale=_number(deal, "unit_scale"), cost_per_gpu=_number(deal, "cost_per_gpu"),
         loan_amount=loan_cells, tenor=parse_ref(tenor_text) if tenor_text else None,
         debt_amount=parse_range(str(debt["amount"])) if debt.get("amount") else (),
+        btc_price=btc_price, margin_call=margin_call,
+        refinancing=dt.date.fromisoformat(refinancing) if isinstance(refinancing, str) else refinancing,
         origin=origin,
         unit=MoneyUnit.parse(str(deal["unit"])) if deal.get("unit") else None,
         fx_rate=_number(deal, "fx_rate"),
@@ -330,6 +343,12 @@ def profile_to_toml(profile: TemplateProfile, *, comments: dict[str, str] | None
             out.append(f"haircut = {profile.collateral_haircut!r}")
     if profile.debt_amount:
         out += ["", "[debt]", line("amount", _quote(format_range(profile.debt_amount)), "debt.amount")]
+    stress = [f"{k} = {_quote(format_range(v))}" for k, v in (("btc_price", profile.btc_price),
+                                                           ("margin_call", profile.margin_call)) if v]
+    if profile.refinancing is not None:
+        stress.append(f"refinancing = {_quote(profile.refinancing.isoformat())}")
+    if stress:
+        out += ["", "[stress]", *stress]
     return "\n".join(out) + "\n"
 
 
