@@ -7,6 +7,7 @@ engine re-evaluates what the rent reaches) and writes it (annotate → Credit_Su
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from engine.formula.datatables import evaluate_tables
 from engine.formula.evaluate import evaluate
 from engine.formula.reconcile import reconcile as reconcile_workbook
 from engine.patch.choice import DEFAULT_PRESET, CollateralChoice, CurveChoice
+from engine.report.questions import Block
 from engine.report.result import ConversionResult
 from engine.report.deal_terms import anchor_warnings
 from engine.session import ModelSession
@@ -39,12 +41,15 @@ def convert(
     accept_unreconciled: bool = False,
     memo: str | Path | None = None,
     hold_debt: bool = False,
+    prepare: Callable[[ModelSession], Sequence[Block]] | None = None,
 ) -> ConversionResult:
     """Convert one template; writes ``out`` (default :func:`default_output`) and returns the result.
 
     ``memo``: also write the credit memo (Markdown) there. ``hold_debt``: where the model sizes its
     debt from the rent, keep the original amount (the loan the lender made) instead of letting the
-    model re-size it. Nothing is written when any step fails; the input file is only read.
+    model re-size it. ``prepare(session)`` may set inputs before the workbook is written (``convert
+    --scenario``: a stress scenario's) and return blocks of notes for Credit_Summary. Nothing is
+    written when any step fails; the input file is only read.
     """
     path = Path(path)
     out_path = Path(out) if out is not None else default_output(path)
@@ -56,7 +61,8 @@ def convert(
         check_output(Path(memo), force=force, what="memo file")
     session = ModelSession.open(path, curve=curve, profile=profile, limits=limits,
                                 accept_unreconciled=accept_unreconciled, hold_debt=hold_debt)
-    return session.write(out_path, force=force, memo=memo)
+    blocks = prepare(session) if prepare is not None else ()
+    return session.write(out_path, force=force, memo=memo, blocks=blocks)
 
 
 def inspect(path: str | Path, *, reconcile: bool = False, limits: Limits | None = None) -> Detection:

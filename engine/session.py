@@ -45,7 +45,7 @@ from engine.report.questions import Block, add_blocks
 from engine.report.result import ConversionResult
 from engine.report.sizing import DebtSizing, read_amounts, size_after_patch, write_held
 from engine.report.summary import SHEET as SUMMARY_SHEET
-from engine.template.profile import TemplateProfile, read_profile
+from engine.template.profile import TemplateProfile, given_profile
 from engine.template.timeline import read_grid
 from engine.values import CellValue, ExcelError
 from engine.xlsx.load import Limits, Source, load
@@ -449,18 +449,11 @@ def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[Key]:
 
 def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None, ev: Evaluation, *,
                      start: dt.date | None = None) -> TemplateProfile:
-    if isinstance(profile, TemplateProfile):
-        chosen = profile
-    elif profile is not None:
-        chosen = read_profile(profile)
-    else:
-        beside = source.path.with_suffix(".toml")
-        if beside.is_file():
-            chosen = read_profile(beside)
-        else:
-            from engine.template.detect.search import detect_profile
+    chosen = given_profile(source.path, profile)
+    if chosen is None:
+        from engine.template.detect.search import detect_profile
 
-            chosen = detect_profile(source, ev, start=start)  # start: --set start dates an undated model
+        chosen = detect_profile(source, ev, start=start)  # start: --set start dates an undated model
     names = {entry.name for entry in source.package.sheets()}
     for sheet in sorted(chosen.sheets()):
         if sheet not in names:

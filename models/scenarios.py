@@ -78,6 +78,12 @@ class Distribution:
         if self.sd is not None:
             check("sd", self.sd, self.sd >= 0, ">= 0")
 
+    def describe(self) -> str:
+        """``triangular(0.113, 0.181, 0.33)``: the distribution and its parameters, as in the spec."""
+        names = {"fixed": ("value",), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+                 "normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "integers": ("low", "high")}[self.dist]
+        return f"{self.dist}({', '.join(f'{getattr(self, n):g}' for n in names)})"
+
     @property
     def degenerate(self) -> bool:
         """Whether every draw is the same number."""
@@ -140,6 +146,16 @@ class Copula:
             check(name, getattr(self, name), finite(getattr(self, name)) and -1 <= getattr(self, name) <= 1, "in [-1, 1]")
         for name in ("p_enter", "p_exit"):
             check(name, getattr(self, name), finite(getattr(self, name)) and 0 <= getattr(self, name) <= 1, "in [0, 1]")
+
+    @property
+    def stress_share(self) -> float:
+        """The long-run share of months in the stress regime, ``p_enter / (p_enter + p_exit)``."""
+        return 0.0 if self.p_enter == 0 else self.p_enter / (self.p_enter + self.p_exit)
+
+    def calm_drift(self, stress_drift: float) -> float:
+        """The calm months' drift that offsets ``stress_drift`` over the long run (mean drift 0)."""
+        share = self.stress_share
+        return 0.0 if share in (0.0, 1.0) else -share * stress_drift / (1.0 - share)
 
     def independent(self) -> Copula:
         """The same marginals with the factors independent (correlation 0 in both regimes, one regime
@@ -299,13 +315,16 @@ def draw(spec: StressSpec, seed: int, first: int, n: int, months: int, *, indepe
     eps_gpu = z[:, :, 0]
     eps_btc = rho * z[:, :, 0] + np.sqrt(1.0 - rho**2) * z[:, :, 1]
     s_g, s_b = copula.sigma_gpu / math.sqrt(12), copula.sigma_btc / math.sqrt(12)
-    # log-returns with a mean of -s^2/2, so each month's multiplier averages 1 in the calm regime
-    log_gpu = s_g * eps_gpu - s_g**2 / 2 + np.where(shared, copula.stress_drift_gpu, 0.0)
+    # log-returns with a mean of -s^2/2, so a month's multiplier averages 1; the stress regime's drift is
+    # offset in calm months by the drift that keeps the long-run mean at that (the regime brings
+    # drawdowns and recoveries, no trend: the trend is the curve's decline and the spec's BTC drift)
+    calm_gpu, calm_btc = copula.calm_drift(copula.stress_drift_gpu), copula.calm_drift(copula.stress_drift_btc)
+    log_gpu = s_g * eps_gpu - s_g**2 / 2 + np.where(shared, copula.stress_drift_gpu, calm_gpu)
     gpu = np.exp(np.cumsum(log_gpu, axis=1) - log_gpu[:, :1])  # 1 in the first month
     btc = None
     if spec.btc_price0 is not None:
         log_btc = (spec.btc_drift / 12 + s_b * eps_btc - s_b**2 / 2
-                   + np.where(btc_regime, copula.stress_drift_btc, 0.0))
+                   + np.where(btc_regime, copula.stress_drift_btc, calm_btc))
         btc = spec.btc_price0 * np.exp(np.cumsum(log_btc, axis=1) - log_btc[:, :1])
     return Draws(np.arange(first, first + n), quantities, gpu, btc, shared)
 

@@ -4,7 +4,7 @@ Usage::
 
     python templates/build_templates.py [OUTDIR]      # default OUTDIR: this folder
 
-Three workbooks are written, each in the layout of a real lender model (an ``Inputs`` sheet of
+Four workbooks are written, each in the layout of a real lender model (an ``Inputs`` sheet of
 labelled assumptions, a period model, a debt schedule, DSCR, covenant-breach flags and a summary
 block), with a profile (``NAME.toml``, the README's "Profiles") beside each:
 
@@ -18,6 +18,10 @@ block), with a profile (``NAME.toml``, the README's "Profiles") beside each:
     Bitcoin miner converting part of its site to AI hosting; 120 monthly periods in columns; US$;
     three-month rent holiday during the build-out with interest capitalised, then a monthly
     annuity. Also the 120-month benchmark template.
+``miner_double_leverage_monthly.xlsx``
+    A listed miner's double leverage (``miner_double_leverage.py``): BTC pledged to a BTC-backed loan
+    with a margin-call line, convertible notes with a put date, an HPC hosting contract then merchant,
+    mining revenue on a BTC price deck; 60 monthly periods in columns; the ``gpucredit stress`` template.
 
 Every formula is one that LibreOffice Calc 7.4 and formualizer 0.13.0 evaluate identically (no
 LET / LAMBDA / XLOOKUP / dynamic arrays / volatile functions / whole-column references). After
@@ -36,188 +40,19 @@ from pathlib import Path
 
 import formualizer
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 TEMPLATES_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(TEMPLATES_DIR))  # the sibling modules, when this file is imported by path
 
-#: Timestamp written into every package (document properties and zip entries) for reproducibility.
-FIXED_TIMESTAMP = dt.datetime(2026, 1, 1, 0, 0, 0)
-
-# ---------------------------------------------------------------------------------------------
-# House style: blue inputs on a pale fill, black formulas, navy section bars (bank convention).
-# ---------------------------------------------------------------------------------------------
-FMT_MONEY = '#,##0;(#,##0);"–"'
-FMT_MONEY_M = '#,##0.00;(#,##0.00);"–"'
-FMT_PCT = "0.00%"
-FMT_DATE = "dd-mmm-yy"
-FMT_X = '0.00"x"'
-FMT_INT = "0"
-FMT_MW = "#,##0.00"
-FMT_FLAG = '0;-0;"–"'
-
-FONT_TITLE = Font(name="Arial", size=14, bold=True, color="1F3864")
-FONT_SUB = Font(name="Arial", size=9, italic=True, color="595959")
-FONT_BOLD = Font(name="Arial", size=10, bold=True)
-FONT_BODY = Font(name="Arial", size=10)
-FONT_INPUT = Font(name="Arial", size=10, color="0000FF")
-FONT_HEADER = Font(name="Arial", size=10, bold=True, color="FFFFFF")
-FILL_HEADER = PatternFill("solid", fgColor="1F3864")
-FILL_SECTION = PatternFill("solid", fgColor="D9E1F2")
-FILL_INPUT = PatternFill("solid", fgColor="FFF2CC")
-FILL_KEY = PatternFill("solid", fgColor="E2EFDA")
-THIN = Side(style="thin", color="808080")
-BORDER_TOP = Border(top=THIN)
-
-
-def _style(cell, font=FONT_BODY, fmt: str | None = None, fill=None, border=None, align=None):
-    cell.font = font
-    if fmt is not None:
-        cell.number_format = fmt
-    if fill is not None:
-        cell.fill = fill
-    if border is not None:
-        cell.border = border
-    if align is not None:
-        cell.alignment = align
-
-
-def _title(ws: Worksheet, title: str, subtitle: str) -> None:
-    ws["A1"] = title
-    _style(ws["A1"], FONT_TITLE)
-    ws["A2"] = subtitle
-    _style(ws["A2"], FONT_SUB)
-
-
-class InputSheet:
-    """The ``Inputs`` sheet: labels in column B, values in C, units in D, notes in E."""
-
-    def __init__(self, wb: Workbook, title: str, subtitle: str) -> None:
-        self.ws = wb.active
-        self.ws.title = "Inputs"
-        self.ws.sheet_view.showGridLines = False
-        _title(self.ws, title, subtitle)
-        self.row = 4
-        for col, width in zip("ABCDE", (2, 46, 16, 14, 58)):
-            self.ws.column_dimensions[col].width = width
-        for col, text in zip("BCDE", ("Assumption", "Value", "Unit", "Note / source")):
-            cell = self.ws[f"{col}{self.row}"]
-            cell.value = text
-            _style(cell, FONT_HEADER, fill=FILL_HEADER)
-        self.row += 1
-        self.ws.freeze_panes = "A5"
-
-    def section(self, text: str) -> None:
-        self.row += 1
-        for col in "BCDE":
-            _style(self.ws[f"{col}{self.row}"], FONT_BOLD, fill=FILL_SECTION)
-        self.ws[f"B{self.row}"] = text
-        self.row += 1
-
-    def add(self, label: str, value, fmt: str, unit: str = "", note: str = "") -> str:
-        """Write one labelled input (or derived formula); return its absolute reference."""
-        r = self.row
-        self.ws[f"B{r}"] = label
-        _style(self.ws[f"B{r}"])
-        cell = self.ws[f"C{r}"]
-        cell.value = value
-        derived = isinstance(value, str) and value.startswith("=")
-        _style(cell, FONT_BODY if derived else FONT_INPUT, fmt, None if derived else FILL_INPUT,
-               align=Alignment(horizontal="right"))
-        self.ws[f"D{r}"] = unit
-        _style(self.ws[f"D{r}"], FONT_SUB)
-        self.ws[f"E{r}"] = note
-        _style(self.ws[f"E{r}"], FONT_SUB)
-        self.row += 1
-        return f"Inputs!$C${r}"
-
-
-class ColumnModel:
-    """A period model with periods across columns; labels in A, units in B, totals in C."""
-
-    def __init__(self, ws: Worksheet, first_col: int, n_periods: int, label_width: float = 40) -> None:
-        self.ws = ws
-        self.first_col = first_col
-        self.n = n_periods
-        self.cols = [get_column_letter(first_col + i) for i in range(n_periods)]
-        ws.column_dimensions["A"].width = label_width
-        ws.column_dimensions["B"].width = 10
-        ws.column_dimensions["C"].width = 14
-        for col in range(3, first_col):
-            ws.column_dimensions[get_column_letter(col)].width = 14
-        for c in self.cols:
-            ws.column_dimensions[c].width = 12.5
-
-    def span(self, row: int) -> str:
-        return f"${self.cols[0]}${row}:${self.cols[-1]}${row}"
-
-    def profile_range(self, row: int) -> str:
-        return f"{self.ws.title}!{self.cols[0]}{row}:{self.cols[-1]}{row}"
-
-    def section(self, row: int, text: str) -> None:
-        last = self.first_col + self.n - 1
-        for col in range(1, last + 1):
-            _style(self.ws.cell(row, col), FONT_BOLD, fill=FILL_SECTION)
-        self.ws.cell(row, 1).value = text
-
-    def line(self, row: int, label: str, unit: str, fmt: str,
-             formula: Callable[[int, str, str | None], str], total: bool = False,
-             bold: bool = False, key: bool = False) -> None:
-        """Write one model line; ``formula(i, col, prev_col)`` gives period *i*'s formula."""
-        ws = self.ws
-        font = FONT_BOLD if bold else FONT_BODY
-        fill = FILL_KEY if key else None
-        border = BORDER_TOP if bold else None
-        ws.cell(row, 1).value = label
-        _style(ws.cell(row, 1), font, fill=fill)
-        ws.cell(row, 2).value = unit
-        _style(ws.cell(row, 2), FONT_SUB, fill=fill)
-        if total:
-            ws.cell(row, 3).value = f"=SUM({self.cols[0]}{row}:{self.cols[-1]}{row})"
-        _style(ws.cell(row, 3), font, fmt, fill, border)
-        for i, col in enumerate(self.cols):
-            prev = self.cols[i - 1] if i else None
-            cell = ws[f"{col}{row}"]
-            cell.value = formula(i, col, prev)
-            _style(cell, font, fmt, fill, border)
-
-    def header_row(self, row: int, label: str, unit: str, fmt: str,
-                   formula: Callable[[int, str, str | None], str]) -> None:
-        self.line(row, label, unit, fmt, formula)
-        for col in range(1, self.first_col + self.n):
-            cell = self.ws.cell(row, col)
-            _style(cell, FONT_HEADER, cell.number_format, FILL_HEADER,
-                   align=Alignment(horizontal="right") if col >= 3 else None)
-
-
-def _summary_block(ws: Worksheet, row: int, col: int, items: list[tuple[str, str, str]],
-                   title: str = "Summary") -> int:
-    """Write a (label, formula, format) block starting at (row, col); return the next free row."""
-    for c in (col, col + 1):
-        _style(ws.cell(row, c), FONT_HEADER, fill=FILL_HEADER)
-    ws.cell(row, col).value = title
-    row += 1
-    for label, formula, fmt in items:
-        ws.cell(row, col).value = label
-        _style(ws.cell(row, col))
-        ws.cell(row, col + 1).value = formula
-        _style(ws.cell(row, col + 1), FONT_BOLD, fmt, FILL_KEY)
-        row += 1
-    return row
-
-
-def _new_workbook() -> Workbook:
-    wb = Workbook()
-    wb.properties.creator = "gpucredit templates/build_templates.py"
-    wb.properties.lastModifiedBy = "gpucredit"
-    wb.properties.created = FIXED_TIMESTAMP
-    wb.properties.modified = FIXED_TIMESTAMP
-    wb.calculation.fullCalcOnLoad = True
-    return wb
-
+from house_style import (  # noqa: E402
+    BORDER_TOP, FILL_HEADER, FILL_INPUT, FILL_KEY, FIXED_TIMESTAMP, FMT_DATE, FMT_FLAG, FMT_INT, FMT_MONEY, FMT_MONEY_M, FMT_MW,
+    FMT_PCT, FMT_X, FONT_BODY, FONT_BOLD, FONT_HEADER, FONT_INPUT, FONT_SUB, ColumnModel, InputSheet, new_workbook,
+    style, summary_block, write_title,
+)
+from miner_double_leverage import build_miner_double_leverage_monthly  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # (a) dc_lease_annual: ten-year data-centre lease, annual periods in columns, US$ millions.
@@ -226,7 +61,7 @@ DC_GPUS = 4096  # 4,096 GPUs × 8,760 h × $2.40 × 79 % utilisation ≈ $68.0m 
 
 
 def build_dc_lease_annual() -> tuple[Workbook, str]:
-    wb = _new_workbook()
+    wb = new_workbook()
     inp = InputSheet(wb, "Project Halcyon — data-centre lease financing",
                      "Senior secured term loan against a ten-year single-tenant lease · US$ millions unless stated")
     inp.section("Timing")
@@ -254,21 +89,21 @@ def build_dc_lease_annual() -> tuple[Workbook, str]:
 
     ws = wb.create_sheet("Model")
     ws.sheet_view.showGridLines = False
-    _title(ws, "Project Halcyon — annual cash flow and debt model",
+    write_title(ws, "Project Halcyon — annual cash flow and debt model",
            "US$ millions · periods are lease years ending 31 December · all flows positive")
     n = 10
     m = ColumnModel(ws, first_col=5, n_periods=n)  # A label, B unit, C total, D close, E..N years
     ws["C4"] = "Total"
     ws["D4"] = "Close"
     for ref in ("C4", "D4"):
-        _style(ws[ref], FONT_HEADER, fill=FILL_HEADER, align=Alignment(horizontal="right"))
+        style(ws[ref], FONT_HEADER, fill=FILL_HEADER, align=Alignment(horizontal="right"))
     m.header_row(4, "Year", "#", FMT_INT, lambda i, c, p: f"={p}4+1" if p else "=1")
     m.line(5, "Period start", "date", FMT_DATE, lambda i, c, p: f"=EDATE({start},12*({c}4-1))")
     m.line(6, "Period end", "date", FMT_DATE, lambda i, c, p: f"=EOMONTH({c}5,11)", bold=True)
     m.line(7, "Calendar year", "yyyy", FMT_INT, lambda i, c, p: f"=YEAR({c}6)")
     m.line(8, "In model horizon (1 = yes)", "flag", FMT_FLAG, lambda i, c, p: f"=IF({c}4<={years},1,0)")
     ws["D5"] = f"={start}"
-    _style(ws["D5"], FONT_BODY, FMT_DATE)
+    style(ws["D5"], FONT_BODY, FMT_DATE)
 
     m.section(10, "Cash flow available for debt service")
     m.line(11, "Rental income", "US$m", FMT_MONEY_M,
@@ -299,10 +134,10 @@ def build_dc_lease_annual() -> tuple[Workbook, str]:
     m.section(29, "Returns")
     m.line(30, "Unlevered project cash flow", "US$m", FMT_MONEY_M, lambda i, c, p: f"={c}13", total=True)
     ws["D30"] = f"=-{project_cost}"
-    _style(ws["D30"], FONT_BODY, FMT_MONEY_M)
+    style(ws["D30"], FONT_BODY, FMT_MONEY_M)
 
     s = m.span
-    _summary_block(ws, 32, 1, [
+    summary_block(ws, 32, 1, [
         ("Minimum DSCR", f"=MIN({s(24)})", FMT_X),
         ("Average DSCR", f"=AVERAGE({s(24)})", FMT_X),
         ("Maximum DSCR", f"=MAX({s(24)})", FMT_X),
@@ -359,7 +194,7 @@ DDTL_GPUS = 1024  # 1,024 GPUs × 24 h × 91.3 d × $2.40 × 90 % ≈ $4.85m a q
 
 
 def build_gpu_ddtl_quarterly() -> tuple[Workbook, str]:
-    wb = _new_workbook()
+    wb = new_workbook()
     inp = InputSheet(wb, "Atlas Compute — GPU delayed-draw term loan",
                      "Senior DDTL secured on 1,024 H100 GPUs leased to an AI lab · US$ unless stated")
     inp.section("Timing")
@@ -391,9 +226,9 @@ def build_gpu_ddtl_quarterly() -> tuple[Workbook, str]:
     for q, amount in draws:
         inp.add(f"Draw in quarter {q}", q, FMT_INT, "quarter #")
         inp.ws[f"D{inp.row - 1}"] = amount
-        _style(inp.ws[f"D{inp.row - 1}"], FONT_INPUT, FMT_MONEY, FILL_INPUT)
+        style(inp.ws[f"D{inp.row - 1}"], FONT_INPUT, FMT_MONEY, FILL_INPUT)
         inp.ws[f"E{inp.row - 1}"] = "Quarter # in C, amount (US$) in D; draws at the start of the quarter"
-        _style(inp.ws[f"E{inp.row - 1}"], FONT_SUB)
+        style(inp.ws[f"E{inp.row - 1}"], FONT_SUB)
     draw_last = inp.row - 1
     draw_q = f"Inputs!$C${draw_first}:$C${draw_last}"
     draw_amt = f"Inputs!$D${draw_first}:$D${draw_last}"
@@ -407,16 +242,16 @@ def build_gpu_ddtl_quarterly() -> tuple[Workbook, str]:
         inp.add(f"Lease year {year}", year, FMT_INT, "year")
         r = inp.row - 1
         inp.ws[f"D{r}"] = f"=(1+{rent_esc})^(C{r}-1)"
-        _style(inp.ws[f"D{r}"], FONT_BODY, "0.0000")
+        style(inp.ws[f"D{r}"], FONT_BODY, "0.0000")
         inp.ws[f"E{r}"] = "Lease year in C, rent factor in D"
-        _style(inp.ws[f"E{r}"], FONT_SUB)
+        style(inp.ws[f"E{r}"], FONT_SUB)
     esc_last = inp.row - 1
     esc_year = f"Inputs!$C${esc_first}:$C${esc_last}"
     esc_factor = f"Inputs!$D${esc_first}:$D${esc_last}"
 
     ws = wb.create_sheet("Schedule")
     ws.sheet_view.showGridLines = False
-    _title(ws, "Atlas Compute — quarterly facility schedule",
+    write_title(ws, "Atlas Compute — quarterly facility schedule",
            "US$ · one row per quarter · draws at the start of a quarter, debt service in arrears")
     columns = [
         ("A", "Quarter #", FMT_INT, 10),
@@ -440,14 +275,14 @@ def build_gpu_ddtl_quarterly() -> tuple[Workbook, str]:
     for col, label, _fmt, width in columns:
         ws.column_dimensions[col].width = width
         ws[f"{col}{header}"] = label
-        _style(ws[f"{col}{header}"], FONT_HEADER, fill=FILL_HEADER,
+        style(ws[f"{col}{header}"], FONT_HEADER, fill=FILL_HEADER,
                align=Alignment(horizontal="center", vertical="center", wrap_text=True))
     ws.row_dimensions[header].height = 30
     ws["E4"] = "Facility"
     ws["J4"] = "Cash flow"
     ws["N4"] = "Coverage"
     for ref in ("E4", "J4", "N4"):
-        _style(ws[ref], FONT_BOLD)
+        style(ws[ref], FONT_BOLD)
 
     for k in range(n):
         r = first + k
@@ -472,14 +307,14 @@ def build_gpu_ddtl_quarterly() -> tuple[Workbook, str]:
         for col, _label, fmt, _w in columns:
             cell = ws[f"{col}{r}"]
             cell.value = formulas[col]
-            _style(cell, FONT_BOLD if col in "LMN" else FONT_BODY, fmt, FILL_KEY if col in "LN" else None)
+            style(cell, FONT_BOLD if col in "LMN" else FONT_BODY, fmt, FILL_KEY if col in "LN" else None)
     tot = last + 1
     ws[f"A{tot}"] = "Total"
-    _style(ws[f"A{tot}"], FONT_BOLD, border=BORDER_TOP)
+    style(ws[f"A{tot}"], FONT_BOLD, border=BORDER_TOP)
     for col in "EGHJKLMO":
         ws[f"{col}{tot}"] = f"=SUM({col}{first}:{col}{last})"
         fmt = next(f for c, _l, f, _w in columns if c == col)
-        _style(ws[f"{col}{tot}"], FONT_BOLD, fmt, border=BORDER_TOP)
+        style(ws[f"{col}{tot}"], FONT_BOLD, fmt, border=BORDER_TOP)
     ws.freeze_panes = f"B{first}"
 
     def rng(col: str) -> str:
@@ -492,10 +327,10 @@ def build_gpu_ddtl_quarterly() -> tuple[Workbook, str]:
 
     summary = wb.create_sheet("Summary")
     summary.sheet_view.showGridLines = False
-    _title(summary, "Atlas Compute — credit summary", "US$ · figures recompute from the Schedule sheet")
+    write_title(summary, "Atlas Compute — credit summary", "US$ · figures recompute from the Schedule sheet")
     summary.column_dimensions["A"].width = 44
     summary.column_dimensions["B"].width = 18
-    _summary_block(summary, 4, 1, [
+    summary_block(summary, 4, 1, [
         ("Minimum DSCR", "=MIN(DSCR)", FMT_X),
         ("Average DSCR", "=AVERAGE(DSCR)", FMT_X),
         ("Quarter of minimum DSCR (period end)", "=INDEX(PeriodEnd,MATCH(MIN(DSCR),DSCR,0))", FMT_DATE),
@@ -555,7 +390,7 @@ MINER_GPUS = 2048  # 2,048 GPUs × 24 h × 30.4 d × $2.40 × 85 % ≈ $3.05m a 
 def build_miner_hosting_monthly(months: int = 120) -> tuple[Workbook, str]:
     """The shipped monthly template; ``months`` > 120 builds the long variant ``benchmarks/convert.py``
     times (the same model over more months, the loan's tenor the whole horizon)."""
-    wb = _new_workbook()
+    wb = new_workbook()
     inp = InputSheet(wb, "Boreal Digital — AI hosting conversion term loan",
                      "Bitcoin miner converting 16 MW of its 40 MW site to GPU hosting · US$ unless stated")
     inp.section("Timing")
@@ -601,14 +436,14 @@ def build_miner_hosting_monthly(months: int = 120) -> tuple[Workbook, str]:
 
     ws = wb.create_sheet("Monthly")
     ws.sheet_view.showGridLines = False
-    _title(ws, "Boreal Digital — monthly operating and debt model",
+    write_title(ws, "Boreal Digital — monthly operating and debt model",
            "US$ · months across · flows positive · hosting rent holiday during the conversion build-out")
     n = months
     m = ColumnModel(ws, first_col=5, n_periods=n, label_width=44)  # A label, B unit, C total, D close, E.. months
     ws["C4"] = "Total"
     ws["D4"] = "Close"
     for ref in ("C4", "D4"):
-        _style(ws[ref], FONT_HEADER, fill=FILL_HEADER, align=Alignment(horizontal="right"))
+        style(ws[ref], FONT_HEADER, fill=FILL_HEADER, align=Alignment(horizontal="right"))
     m.header_row(4, "Month #", "#", FMT_INT, lambda i, c, p: f"={p}4+1" if p else "=1")
     m.line(5, "Period start", "date", FMT_DATE,
            lambda i, c, p: f"=EDATE({p}5,1)" if p else f"={start}", bold=True)
@@ -665,10 +500,10 @@ def build_miner_hosting_monthly(months: int = 120) -> tuple[Workbook, str]:
     m.line(39, "Cash after debt service", "US$", FMT_MONEY, lambda i, c, p: f"={c}24-{c}33", total=True)
     m.line(40, "Lender net cash flow", "US$", FMT_MONEY, lambda i, c, p: f"={c}33", total=True)
     ws["D40"] = f"=-{loan}"  # the loan is advanced at close, one month before the first payment date
-    _style(ws["D40"], FONT_BODY, FMT_MONEY)
+    style(ws["D40"], FONT_BODY, FMT_MONEY)
 
     s = m.span
-    _summary_block(ws, 42, 1, [
+    summary_block(ws, 42, 1, [
         ("Minimum DSCR", f"=MIN({s(37)})", FMT_X),
         ("Average DSCR", f"=AVERAGE({s(37)})", FMT_X),
         ("Maximum DSCR", f"=MAX({s(37)})", FMT_X),
@@ -725,6 +560,7 @@ BUILDERS: dict[str, Callable[[], tuple[Workbook, str]]] = {
     "dc_lease_annual": build_dc_lease_annual,
     "gpu_ddtl_quarterly": build_gpu_ddtl_quarterly,
     "miner_hosting_monthly": build_miner_hosting_monthly,
+    "miner_double_leverage_monthly": build_miner_double_leverage_monthly,
 }
 
 

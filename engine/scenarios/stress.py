@@ -14,10 +14,7 @@ if one differs; a part of the graph the lanes cannot run is evaluated scenario b
 from __future__ import annotations
 
 import math
-import datetime as dt
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +30,6 @@ from models.scenarios import Draws, StressSpec, draw, lane_rents, margin_calls
 
 Key = tuple[str, int, int]
 REL_TOL, ABS_TOL = 1e-9, 1e-6
-CHUNK = 2_500
-PERCENTILES = (1, 5, 25, 50, 75, 95)
 
 
 @dataclass
@@ -71,7 +66,7 @@ class Lanes:
 class StressModel:
     """A stress run's fixed part: the session, the compiled lanes, and where each input goes."""
 
-    def __init__(self, session: ModelSession, spec: StressSpec) -> None:
+    def __init__(self, session: ModelSession, spec: StressSpec, *, compile_lanes: bool = True) -> None:
         self.session, self.spec = session, spec
         profile = session.profile
         self.grid = session.grid
@@ -89,12 +84,13 @@ class StressModel:
         if profile.margin_call:
             self.outputs["margin_call"] = [(c.sheet, c.row, c.col) for c in profile.margin_call]
         inputs = self.rent_cells + self.btc_cells + list(self.var_cells.values())
-        try:
-            self.program: LaneProgram | None = LaneProgram(session.engine, inputs,
-                                                           [k for keys in self.outputs.values() for k in keys])
-            self.fallback_reason = ""
-        except NotVectorisable as exc:
-            self.program, self.fallback_reason = None, str(exc)
+        self.program: LaneProgram | None = None
+        self.fallback_reason = ""
+        if compile_lanes:  # a replay of one scenario needs none
+            try:
+                self.program = LaneProgram(session.engine, inputs, [k for keys in self.outputs.values() for k in keys])
+            except NotVectorisable as exc:
+                self.fallback_reason = str(exc)
         self.covenant = session.lines().covenant
         self.quarters = np.array([(e.year * 12 + e.month - 1) // 3 for e in self.grid.ends])
         self.quarter_ids = np.unique(self.quarters)
@@ -277,129 +273,7 @@ def _ref(key: Key) -> str:
     return str(CellRef(*key))
 
 
-# -- a run ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StressRun:
-    """A whole run: every scenario's results (in id order) and how they were computed."""
-
-    spec: StressSpec
-    seed: int
-    lanes: Lanes
-    period_ends: tuple[dt.date, ...]
-    covenant: float | None
-    path: str  # "vectorised" or "per scenario"
-    fallback_reason: str
-    verified: int
-    worst_difference: float
-    refinancing: dt.date | None
-    seconds: float
-
-    @property
-    def scenarios(self) -> int:
-        return int(self.lanes.ids.shape[0])
-
-    def figures(self) -> dict[str, Any]:
-        """The run's figures, JSON-ready (None where a figure has no meaning for this workbook)."""
-        lanes, n = self.lanes, self.scenarios
-        finite = np.where(np.isfinite(lanes.min_dscr), lanes.min_dscr, np.nan)
-        shortfall = np.sort(lanes.shortfall)
-        tail = shortfall[int(math.floor(0.95 * n)):] if n else shortfall
-        tested = np.isfinite(lanes.dscr).any(axis=0)  # periods with debt service in some scenario
-        fan = {f"p{q}": _nan_list(np.where(tested, np.nanpercentile(np.where(tested, lanes.dscr, 0.0), q, axis=0),
-                                           np.nan)) for q in PERCENTILES} if tested.any() else {}
-        any_breach = lanes.breach.any(axis=1)
-        out: dict[str, Any] = {
-            "scenarios": n, "seed": self.seed, "spec": self.spec.name, "path": self.path,
-            "fallback_reason": self.fallback_reason or None, "verified_scenarios": self.verified,
-            "worst_relative_difference": self.worst_difference,
-            "period_ends": [d.isoformat() for d in self.period_ends], "covenant": self.covenant,
-            "p_breach_by_period": _nan_list(lanes.breach.mean(axis=0)),
-            "p_breach_by_maturity": float(any_breach.mean()),
-            "min_dscr": {f"p{q}": _num(np.nanpercentile(finite, q)) for q in (1, 5, 50, 95)}
-            if np.isfinite(finite).any() else None,
-            "dscr_fan": fan,
-            "shortfall": {"mean": float(shortfall.mean()), "expected_shortfall_95": float(tail.mean())},
-            "recovery_at_breach": _summary(lanes.recovery),
-        }
-        if self.refinancing is not None:
-            before = np.array([e <= self.refinancing for e in self.period_ends])
-            out["refinancing_date"] = self.refinancing.isoformat()
-            out["p_breach_before_refinancing"] = float(lanes.breach[:, before].any(axis=1).mean())
-        if lanes.margin_q is not None:
-            out["margin"] = _joint(lanes.margin_q, lanes.breach_q, "correlated")
-            if lanes.btc_independent_q is not None and lanes.breach_independent_q is not None:
-                out["margin_independent"] = _joint(lanes.btc_independent_q, lanes.breach_independent_q, "rho = 0")
-                out["p_joint_margin_call_and_breach_same_quarter"] = out["margin"]["p_joint_same_quarter"]
-                out["p_joint_margin_call_and_breach_same_quarter_rho0"] = out["margin_independent"]["p_joint_same_quarter"]
-        return out
-
-
-def _joint(margin_q: np.ndarray, breach_q: np.ndarray, label: str) -> dict[str, Any]:
-    both = (margin_q & breach_q).any(axis=1)
-    call, breach = margin_q.any(axis=1), breach_q.any(axis=1)
-    return {"regime": label, "p_margin_call": float(call.mean()), "p_breach": float(breach.mean()),
-            "p_joint_same_quarter": float(both.mean())}
-
-
-def _nan_list(values: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in values]
-
-
-def _num(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
-def _summary(values: np.ndarray) -> dict[str, Any] | None:
-    present = values[np.isfinite(values)]
-    if present.size == 0:
-        return None
-    return {"scenarios": int(present.size), "mean": float(present.mean()),
-            "p5": float(np.percentile(present, 5)), "p50": float(np.percentile(present, 50))}
-
-
-def sample_lanes(seed: int, scenarios: int, count: int) -> list[int]:
-    """The scenarios every run checks against the engine (``count`` of them, the same for a seed)."""
-    count = min(count, scenarios)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
-    return sorted(int(i) for i in rng.choice(scenarios, size=count, replace=False))
-
-
-def run_stress(model: StressModel, *, scenarios: int, seed: int, check: int = 20, verify_all: bool = False,
-               jobs: int = 1, scheduler: Any = None, opener: dict[str, Any] | None = None,
-               progress: Callable[[int], None] | None = None) -> StressRun:
-    """Run ``scenarios`` scenarios; the same numbers whatever ``jobs`` or ``scheduler`` split them.
-
-    ``opener`` (path, curve, profile, spec text) lets worker processes open their own session.
-    """
-    if scenarios < 1:
-        raise ParameterError("--scenarios must be at least 1")
-    started = time.perf_counter()
-    chunks = [(first, min(CHUNK, scenarios - first)) for first in range(0, scenarios, CHUNK)]
-    if scheduler is not None or jobs > 1:
-        if opener is None:
-            raise ParameterError("parallel stress runs need the inputs to reopen the model in each worker")
-        parts = _parallel(chunks, seed, jobs, scheduler, opener, progress)
-    else:
-        parts = []
-        for first, n in chunks:
-            parts.append(model.chunk(seed, first, n))
-            if progress is not None:
-                progress(n)
-    lanes = Lanes.join(parts)
-    checked = list(range(scenarios)) if verify_all else sample_lanes(seed, scenarios, check)
-    worst = 0.0
-    for start in range(0, len(checked), CHUNK):
-        ids = checked[start:start + CHUNK]
-        draws = _draws_of(model, seed, ids)
-        out = model._outputs(draws, model.rents(draws), len(ids))
-        worst = max(worst, model.verify(draws, out, range(len(ids))))
-    return StressRun(model.spec, seed, lanes, model.grid.ends, model.covenant,
-                     "vectorised" if model.program is not None else "per scenario", model.fallback_reason,
-                     len(checked), worst, model.session.profile.refinancing or model.spec.refinancing,
-                     time.perf_counter() - started)
-
-
-def _draws_of(model: StressModel, seed: int, ids: Sequence[int]) -> Draws:
+def draws_of(model: StressModel, seed: int, ids: Sequence[int]) -> Draws:
     """The draws of the scenarios ``ids`` (each from its own stream, so the same as in the run)."""
     parts = [draw(model.spec, seed, i, 1, model.n_months) for i in ids]
     return Draws(np.array(ids, dtype=np.int64), {k: np.concatenate([p.quantities[k] for p in parts])
@@ -407,59 +281,3 @@ def _draws_of(model: StressModel, seed: int, ids: Sequence[int]) -> Draws:
                  np.concatenate([p.gpu_shock for p in parts]),
                  None if parts[0].btc_price is None else np.concatenate([p.btc_price for p in parts if p.btc_price is not None]),
                  np.concatenate([p.stress_months for p in parts]))
-
-
-# -- workers ----------------------------------------------------------------------------------------
-_MODELS: dict[str, StressModel] = {}
-
-
-def _worker_model(opener: dict[str, Any]) -> StressModel:
-    """The model of this worker process (opened once per process, kept for its later chunks)."""
-    key = repr(sorted(opener.items()))
-    if key not in _MODELS:
-        from models.scenarios import load_spec
-
-        session = ModelSession.open(opener["path"], curve=opener["curve"], profile=opener.get("profile"))
-        spec = load_spec(opener["spec_name"], text=opener["spec_text"])
-        _MODELS[key] = StressModel(session, spec)
-    return _MODELS[key]
-
-
-def stress_chunk(opener: dict[str, Any], seed: int, first: int, n: int) -> Lanes:
-    """One chunk on a worker (a local process or a Dask worker)."""
-    return _worker_model(opener).chunk(seed, first, n)
-
-
-def _parallel(chunks: list[tuple[int, int]], seed: int, jobs: int, scheduler: Any, opener: dict[str, Any],
-              progress: Callable[[int], None] | None) -> list[Lanes]:
-    results: dict[int, Lanes] = {}
-
-    def collect(first: int, lanes: Lanes) -> None:
-        results[first] = lanes
-        if progress is not None:
-            progress(int(lanes.ids.shape[0]))
-
-    if scheduler is not None:
-        _on_dask(chunks, seed, scheduler, opener, collect)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            local = {pool.submit(stress_chunk, opener, seed, first, n): first for first, n in chunks}
-            for future in as_completed(local):
-                collect(local[future], future.result())
-    return [results[first] for first, _n in chunks]
-
-
-def _on_dask(chunks: list[tuple[int, int]], seed: int, scheduler: Any, opener: dict[str, Any],
-             collect: Callable[[int, Lanes], None]) -> None:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
-
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler, timeout="20s") if own else scheduler  # type: ignore[no-untyped-call]
-    try:
-        remote = {client.submit(stress_chunk, opener, seed, first, n, pure=False): first for first, n in chunks}
-        for future in dask_completed(remote):  # type: ignore[no-untyped-call]
-            collect(remote[future], future.result())
-    finally:
-        if own:
-            client.close()

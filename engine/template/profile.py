@@ -141,6 +141,17 @@ class TemplateProfile:
         return {ref.sheet for ref in refs}
 
 
+def given_profile(workbook: Path, profile: TemplateProfile | str | Path | None) -> TemplateProfile | None:
+    """The profile a conversion of ``workbook`` reads: ``profile``, else ``NAME.toml`` beside the workbook;
+    None when there is neither (detection then finds one)."""
+    if isinstance(profile, TemplateProfile):
+        return profile
+    if profile is not None:
+        return read_profile(profile)
+    beside = workbook.with_suffix(".toml")
+    return read_profile(beside) if beside.is_file() else None
+
+
 def read_profile(path: str | Path) -> TemplateProfile:
     """Load a profile TOML file."""
     path = Path(path)

@@ -1,4 +1,4 @@
-"""Native Excel line charts on a sheet: a drawing part, one chart part per chart (DrawingML)."""
+"""Native Excel line and column charts on a sheet: a drawing part, one chart part per chart (DrawingML)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ class LineChart:
     anchor: tuple[int, int, int, int]
     number_format: str = "General"
     category_format: str | None = None  # e.g. "yyyy-mm-dd": categories are dates (numbers), shown so
+    columns: bool = False  # a column (vertical bar) chart instead of lines
+    value_range: tuple[float, float] | None = None  # the value axis's min and max (None: automatic)
 
 
 def add_charts(package: Package, sheet_part: str, sheet_root: etree._Element, charts: list[LineChart]) -> list[str]:
@@ -106,8 +108,26 @@ def _categories(s: Series, date_format: str | None) -> str:
     return f"<c:strRef><c:f>{escape(s.categories_ref)}</c:f>{_str_cache(s.categories)}</c:strRef>"
 
 
+def _bounds(chart: LineChart) -> str:
+    if chart.value_range is None:
+        return ""
+    low, high = chart.value_range
+    return f'<c:max val="{high!r}"/><c:min val="{low!r}"/>'
+
+
+def _column_series(chart: LineChart) -> str:
+    return "".join(
+        f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
+        f"<c:tx><c:strRef><c:f>{escape(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
+        '<c:spPr><a:solidFill><a:srgbClr val="C00000"/></a:solidFill></c:spPr><c:invertIfNegative val="0"/>'
+        f"<c:cat>{_categories(s, chart.category_format)}</c:cat>"
+        f"<c:val><c:numRef><c:f>{escape(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
+        "</c:val></c:ser>"
+        for i, s in enumerate(chart.series))
+
+
 def _chart_xml(chart: LineChart, axis_base: int) -> bytes:
-    series = "".join(
+    series = _column_series(chart) if chart.columns else "".join(
         f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
         f"<c:tx><c:strRef><c:f>{escape(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
         f'<c:spPr><a:ln w="22225"><a:solidFill><a:srgbClr val="{PALETTE[i % len(PALETTE)]}"/></a:solidFill>'
@@ -122,15 +142,18 @@ def _chart_xml(chart: LineChart, axis_base: int) -> bytes:
         f'xmlns:a="{NS_A}" xmlns:r="{NS_R}"><c:roundedCorners val="0"/><c:chart>'
         f"<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{escape(chart.title)}</a:t></a:r></a:p></c:rich></c:tx>"
         '<c:overlay val="0"/></c:title><c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>'
-        f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>{series}<c:marker val="1"/>'
-        f'<c:axId val="{cat}"/><c:axId val="{val}"/></c:lineChart>'
+        + (f'<c:barChart><c:barDir val="col"/><c:grouping val="clustered"/><c:varyColors val="0"/>{series}'
+           f'<c:gapWidth val="40"/><c:axId val="{cat}"/><c:axId val="{val}"/></c:barChart>' if chart.columns else
+           f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>{series}<c:marker val="1"/>'
+           f'<c:axId val="{cat}"/><c:axId val="{val}"/></c:lineChart>') +
         f'<c:catAx><c:axId val="{cat}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
         f'<c:axPos val="b"/><c:numFmt formatCode="{escape(chart.category_format or "General")}" sourceLinked="0"/>'
         '<c:tickLblPos val="low"/>'
         f'<c:crossAx val="{val}"/><c:crosses val="autoZero"/><c:auto val="{0 if chart.category_format else 1}"/>'
         '<c:lblAlgn val="ctr"/>'
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
-        f'<c:valAx><c:axId val="{val}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
+        f'<c:valAx><c:axId val="{val}"/><c:scaling><c:orientation val="minMax"/>{_bounds(chart)}</c:scaling>'
+        '<c:delete val="0"/>'
         f'<c:axPos val="l"/><c:majorGridlines/><c:numFmt formatCode="{escape(chart.number_format)}" '
         f'sourceLinked="0"/><c:tickLblPos val="nextTo"/><c:crossAx val="{cat}"/><c:crosses val="autoZero"/>'
         '<c:crossBetween val="between"/></c:valAx></c:plotArea>'
