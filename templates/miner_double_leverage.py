@@ -128,8 +128,9 @@ def build_miner_double_leverage_monthly() -> tuple[Workbook, str]:
     m.line(30, "Opening balance", "US$", FMT_MONEY, lambda i, c, p: f"={p}33" if p else f"={loan}")
     m.line(31, "Interest", "US$", FMT_MONEY,
            lambda i, c, p: f"=IF({c}4<={term},IPMT({rate_m},{c}4,{term},-{loan}),0)", total=True)
-    m.line(32, "Principal", "US$", FMT_MONEY,
-           lambda i, c, p: f"=IF({c}4<={term},PPMT({rate_m},{c}4,{term},-{loan}),0)", total=True)
+    m.line(32, "Principal (the last payment clears the balance)", "US$", FMT_MONEY,
+           lambda i, c, p: f"=IF({c}4<{term},PPMT({rate_m},{c}4,{term},-{loan}),IF({c}4={term},{c}30,0))",
+           total=True)
     m.line(33, "Closing balance", "US$", FMT_MONEY, lambda i, c, p: f"={c}30-{c}32", bold=True)
 
     m.section(35, "BTC-backed loan")

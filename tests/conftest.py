@@ -14,7 +14,7 @@ from libreoffice import cached_values, recalculate
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
-TEMPLATE_NAMES = ("dc_lease_annual", "gpu_ddtl_quarterly", "miner_hosting_monthly")
+TEMPLATE_NAMES = ("dc_lease_annual", "gpu_ddtl_quarterly", "miner_hosting_monthly", "miner_double_leverage_monthly")
 
 
 def sha256(path: Path) -> str:

@@ -29,6 +29,7 @@ CASES = [
     ("dc_lease_annual", 10, dt.datetime(2026, 12, 31), dt.datetime(2035, 12, 31)),
     ("gpu_ddtl_quarterly", 20, dt.datetime(2026, 9, 30), dt.datetime(2031, 6, 30)),
     ("miner_hosting_monthly", 120, dt.datetime(2026, 7, 1), dt.datetime(2036, 6, 1)),
+    ("miner_double_leverage_monthly", 60, dt.datetime(2026, 7, 1), dt.datetime(2031, 6, 1)),
 ]
 NAMES = [case[0] for case in CASES]
 RENT_WORD = re.compile(r"\b(rent|rental|lease)\b", re.IGNORECASE)
