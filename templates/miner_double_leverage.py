@@ -73,18 +73,18 @@ def build_miner_double_leverage_monthly() -> tuple[Workbook, str]:
     term = inp.add("Loan tenor (matches the hosting contract)", 36, FMT_INT, "months")
     inp.section("BTC-backed loan (secured on pledged BTC)")
     btc_loan = inp.add("BTC-backed loan", 130_000_000, FMT_MONEY, "US$",
-                       "Like Hut 8's $130m Coinbase facility (2025): recourse to the pledged BTC")
+                       "Like Hut 8's $130m Coinbase Credit facility at 9 % (TheMinerMag, 2025-06-24)")
     btc_rate = inp.add("BTC loan interest (interest only)", 0.09, FMT_PCT, "% p.a.")
     pledged = inp.add("BTC pledged", BTC_PLEDGED, "#,##0", "BTC", "50 % LTV at close at $75,000")
     call_ltv = inp.add("Margin call at LTV", 0.70, FMT_PCT, "%",
-                       "Industry terms ~70 % (MARA's BTC-backed line, 2024); cure within one month")
-    liq_ltv = inp.add("Liquidation at LTV", 0.80, FMT_PCT, "%", "Lender sells pledged BTC")
+                       "Lender terms: 50 % at origination, call at 70 %, 80 % (Nebeus bullet loans)")
+    liq_ltv = inp.add("Liquidation at LTV", 0.80, FMT_PCT, "%", "Lender sells pledged BTC (80-90 % in the market)")
     inp.section("Convertible notes")
     notes = inp.add("Convertible notes outstanding", 400_000_000, FMT_MONEY, "US$")
-    coupon = inp.add("Coupon", 0.0225, FMT_PCT, "% p.a.", "Miners' 2024-25 convertibles priced at 0-3 %")
-    maturity = inp.add("Maturity", dt.datetime(2031, 4, 1), FMT_DATE, "date")
+    coupon = inp.add("Coupon", 0.0175, FMT_PCT, "% p.a.", "As Cipher's 1.75 % notes due 2030 (2025)")
+    maturity = inp.add("Maturity", dt.datetime(2031, 10, 1), FMT_DATE, "date", "As Cipher's 0 % notes due 2031")
     put = inp.add("Holder put date (the refinancing wall)", dt.datetime(2029, 10, 1), FMT_DATE, "date",
-                  "Holders may put the notes at par: the miner must refinance or repay")
+                  "Holders may put at par (Cipher's 2031 notes: 2029-10-01): refinance or repay")
     inp.section("Covenants")
     covenant = inp.add("Minimum DSCR covenant", 1.30, FMT_X, "x", "All facilities' debt service, monthly")
 
