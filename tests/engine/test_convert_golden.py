@@ -111,12 +111,13 @@ def test_rent_before_matches_libreoffice_on_the_original(converted, lo_cache, na
 @pytest.mark.parametrize("name", TEMPLATE_NAMES)
 def test_rent_after_stress_follows_design_section_3(converted, name):
     _src, result, _ = converted[(name, "stress")]
-    expected = rent_after(result.rent_before, result.grid, result.params, RentMode.INDEX)
+    expected = rent_after(result.rent_before, result.grid, result.params, RentMode.INDEX, contract=result.contract)
     np.testing.assert_allclose(result.rent_after, expected, rtol=1e-9)
     assert result.rent_after[0] == result.rent_before[0] or result.rent_before[0] == 0
     # the deflating curve must actually bite: every changed period is below the original
     changed = result.rent_before != result.rent_after
-    assert changed.sum() >= result.grid.n_periods // 2
+    merchant = ~result.contract.contracted(result.grid) if result.contract else np.ones(result.grid.n_periods, bool)
+    assert changed.sum() >= merchant.sum() // 2 and not changed[~merchant].any()
     assert np.all(result.rent_after[changed] < result.rent_before[changed])
 
 
@@ -126,6 +127,11 @@ def test_rent_after_overrides_equals_hand_table(converted, name):
     assert result.params.d == 0.5 and result.params.floor == 0.0
     if name == "miner_hosting_monthly":
         expected = _monthly_hand_table(result.rent_before)
+    elif name == "miner_double_leverage_monthly":
+        # The profile's contract keeps months 1-36 (to 2029-06-30); from month 37 the same closed form
+        # as the monthly template with the anchor in the first month (a = 0)
+        expected = _monthly_hand_table(result.rent_before)
+        expected[:36] = result.rent_before[:36].tolist()
     else:
         expected = hand_table(name, float(result.rent_before[0]))
     np.testing.assert_allclose(result.rent_after, expected, rtol=1e-9)
@@ -140,13 +146,14 @@ def test_rent_after_absolute_is_gpus_times_hours_times_price(converted, name):
     _src, result, _ = converted[(name, "absolute")]
     p = result.params
     assert p.gpus is not None
-    expected = rent_after(result.rent_before, result.grid, p, RentMode.ABSOLUTE)
+    expected = rent_after(result.rent_before, result.grid, p, RentMode.ABSOLUTE, contract=result.contract)
     np.testing.assert_allclose(result.rent_after, expected, rtol=1e-9)
-    # hand check of the anchor period: unit_scale · gpus · Σ 24·days·realised over its months
+    # hand check of the first re-priced period: unit_scale · gpus · Σ 24·days·realised over its months
     from models.curves import realised
     from models.periods import days_in_month
 
-    a = int(np.flatnonzero(result.rent_before)[0])
+    contracted = result.contract.contracted(result.grid) if result.contract else np.zeros(result.grid.n_periods, bool)
+    a = int(np.flatnonzero((result.rent_before != 0) & ~contracted)[0])
     months = list(result.grid.months_of(a))
     by_hand = p.unit_scale * p.gpus * sum(24 * days_in_month(t) * float(realised(p, np.array([t]))[0])
                                           for t in months)
