@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from engine.errors import ParameterError
+from engine.report.questions import Block
 from engine.scenarios.knobs import Knob, knob, min_dscr
 from engine.session import ModelSession
 
@@ -120,3 +121,12 @@ def _hard_reason(k: Knob, hard: float, target: float, dscr: float) -> str:
     what = {"d": f"below a {hard:.0%} decline", "p0": f"down to p0 = {hard:g}",
             "util": f"down to {hard:.0%} utilisation"}.get(k.name, f"up to {k.name} = {hard:g}")
     return f"the loan never breaches {target:.2f}x {what} (min DSCR {dscr:.2f}x there)"
+
+
+def breakeven_block(results: list[Breakeven]) -> Block:
+    """The answers as a block for Credit_Summary."""
+    rows = tuple((f"{b.parameter} for {b.target}", b.base, b.value if b.value is not None else b.reason,
+                  b.min_dscr) for b in results)
+    return Block("Breakeven (gpucredit breakeven)", ("parameter, target", "now", "breakeven", "min DSCR there"),
+                 rows, note="Values from many evaluations of this workbook, not formulas; re-run gpucredit "
+                            "breakeven to update")

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from engine.errors import ParameterError
+from engine.report.questions import Block
 from engine.refs import CellRef
 from engine.scenarios.knobs import min_dscr
 from engine.scenarios.loan import loan_inputs
@@ -138,3 +139,18 @@ def _capacity(session: ModelSession, target: float) -> float | None:
     first = int(np.flatnonzero(life)[0])
     last = int(np.flatnonzero(life)[-1])
     return sculpted_capacity(np.nan_to_num(lines.cfads[first:last + 1]), rate, target)
+
+
+def sizing_block(sizing: Sizing) -> Block:
+    """The sized loan as a block for Credit_Summary (the workbook written holds the sized amounts)."""
+    rows: list[tuple[object, ...]] = [(str(c), o, a) for c, o, a in zip(sizing.cells, sizing.original, sizing.amounts,
+                                                                          strict=True)]
+    rows.append(("total", float(sum(sizing.original)), sizing.loan))
+    rows.append(("minimum DSCR at the sized loan", None, sizing.min_dscr))
+    if sizing.sculpted_capacity is not None:
+        rows.append(("sculpted debt capacity (models/debt.py check)", None, sizing.sculpted_capacity))
+    if sizing.tenor is not None:
+        rows.append(("tenor", None, sizing.tenor))
+    return Block(f"Loan sized to a minimum DSCR of {sizing.target_dscr:.2f}x (gpucredit size)",
+                 ("loan input", "in the template", "sized"), tuple(rows),
+                 note="The loan inputs of this workbook hold the sized amounts; its formulas recompute the rest")

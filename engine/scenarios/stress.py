@@ -183,7 +183,8 @@ class StressModel:
         owed = np.abs(balance[rows, first[rows]])
         value = forced[first[rows]]
         with np.errstate(all="ignore"):
-            result[rows] = np.where(owed > 0, np.minimum(value, owed) / owed, 1.0)
+            # NaN where the secured loan is already repaid at the breach: nothing to recover
+            result[rows] = np.where(owed > 0, np.minimum(value, owed) / owed, np.nan)
         return result
 
     def _margin_quarters(self, draws: Draws, out: dict[str, np.ndarray], n: int) -> np.ndarray | None:

@@ -48,7 +48,7 @@ def default_stress_output(path: Path) -> Path:
 def stress(path: str | Path, out: str | Path | None = None, *, spec: str | None = None,
            scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED, jobs: int = 1, scheduler: Any = None,
            check: int = 20, verify_all: bool = False, dump: str | Path | None = None,
-           curve: CurveChoice | None = None, profile: TemplateProfile | str | Path | None = None,
+           curve: CurveChoice | Callable[[str], CurveChoice] | None = None, profile: TemplateProfile | str | Path | None = None,
            force: bool = False, command: str = "", notice: Callable[[str], None] | None = None,
            progress: Callable[[int], None] | None = None) -> StressOutcome:
     """Run ``scenarios`` stress scenarios through the workbook at ``path`` and write ``out`` (default
@@ -56,7 +56,7 @@ def stress(path: str | Path, out: str | Path | None = None, *, spec: str | None 
 
     ``spec``: a shipped spec or a TOML file (default: ``miner-convergence`` when the profile has a BTC
     price line, else ``h100-stress-mc``); ``curve``: the curve the spec varies (default: the spec's
-    preset). ``notice`` hears what the run will do before it starts (the per-scenario fallback and
+    preset; a function is given the spec's preset and returns the curve). ``notice`` hears what the run will do before it starts (the per-scenario fallback and
     its expected time); ``progress`` hears each finished chunk's size.
     """
     path = Path(path)
@@ -73,7 +73,10 @@ def stress(path: str | Path, out: str | Path | None = None, *, spec: str | None 
         given = given_profile(path, profile)
         source = spec_source(spec, has_btc_line=given is not None and bool(given.btc_price))
         stress_spec = source.spec()
-        curve = curve if curve is not None else CurveChoice(preset=stress_spec.preset)
+        if curve is None:
+            curve = CurveChoice(preset=stress_spec.preset)
+        elif callable(curve):
+            curve = curve(stress_spec.preset)
         session = ModelSession.open(path, curve=curve, profile=profile)
         model = StressModel(session, stress_spec)
         if model.program is None and notice is not None:

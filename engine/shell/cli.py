@@ -14,6 +14,7 @@ from rich.text import Text
 from engine.convert import DEFAULT_PRESET, convert
 from engine.errors import ParameterError
 from engine.shell import render
+from engine.shell.ask import register as register_questions
 from engine.shell.options import (
     CPU_COUNT,
     CURVE_HELP,
@@ -80,14 +81,29 @@ def convert_cmd(
     hold_debt: Annotated[bool, typer.Option(
         "--hold-debt", help="Where the model sizes its debt from the rent, keep the original amount (the loan "
         "the lender made) instead of the re-sized one.")] = False,
+    scenario: Annotated[Optional[str], typer.Option(
+        "--scenario", metavar="CSV:ID", show_default=False,
+        help="Convert one scenario of a stress run: its draws and monthly shocks rebuilt from the dump's seed "
+        "and spec (the spec's preset unless --preset is given).")] = None,
 ) -> None:
     """Convert a template: GPU rent curve in, recomputed and annotated workbook out."""
     def run() -> None:
-        curve = curve_choice(preset, set_, launch, no_launches, mode, collateral, anchor, contracted_until,
+        prepare, curve_preset = None, preset
+        if scenario is not None:
+            from engine.scenarios.replay import apply_scenario, read_scenario
+
+            replay = read_scenario(scenario)
+            if preset == DEFAULT_PRESET:  # not chosen: the run's
+                curve_preset = replay.source.spec().preset
+
+            def prepare(session: Any) -> Any:
+                return apply_scenario(session, replay)
+
+        curve = curve_choice(curve_preset, set_, launch, no_launches, mode, collateral, anchor, contracted_until,
                              releasing_gap_months)
         result = convert(input, output, curve=curve, profile=profile, force=force,
                          accept_unreconciled=accept_unreconciled, limits=Limits(max_eval_seconds=max_eval_seconds),
-                         memo=memo, hold_debt=hold_debt)
+                         memo=memo, hold_debt=hold_debt, prepare=prepare)
         render.warnings(result.input.name, result.warnings)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json()) + "\n")
@@ -286,6 +302,9 @@ def curve_cmd(
             render.said(f"wrote {png}")
 
     render.guard(run)
+
+
+register_questions(app)
 
 
 def main() -> None:
