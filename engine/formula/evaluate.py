@@ -82,9 +82,21 @@ class Evaluation:
     def set_values(self, values: dict[tuple[str, int, int], CellValue]) -> None:
         """Set constant cells (``None`` empties one); :meth:`recalculate` then re-computes what depends
         on them, and only that."""
-        for (sheet, row, col), value in values.items():
-            self._book.set_value(sheet, row, col, value.code if isinstance(value, ExcelError) else value)
+        runs: list[tuple[str, int, int, list[CellValue]]] = []  # (sheet, first row, column, values down it)
+        for (sheet, row, col), value in sorted(values.items(), key=lambda item: (item[0][0], item[0][2], item[0][1])):
+            value = value.code if isinstance(value, ExcelError) else value
+            last = runs[-1] if runs else None
+            if last is not None and value is not None and last[0] == sheet and last[2] == col \
+                    and last[1] + len(last[3]) == row and last[3][-1] is not None:
+                last[3].append(value)
+            else:
+                runs.append((sheet, row, col, [value]))
             self._valued.add((sheet, row, col))
+        for sheet, row, col, column in runs:
+            if len(column) == 1:
+                self._book.set_value(sheet, row, col, column[0])
+            else:  # one call for a run down a column (a scenario's monthly shocks: 120 cells)
+                self._book.sheet(sheet).set_values_batch(row, col, len(column), 1, [[v] for v in column])
 
     def formula(self, sheet: str, row: int, col: int) -> str | None:
         """The formula the engine holds for a cell (its own copy's text), or None for a constant or an

@@ -84,14 +84,16 @@ class LaneProgram:
         down = engine.downstream(list(inputs))
         self._down = down
         needed: dict[Key, dict[str, Any]] = {}
+        self._constants: dict[Key, Value] = {}
         todo = [key for key in outputs if key in down and key not in inputs]
         while todo:
             key = todo.pop()
             if key in needed or key in inputs:
                 continue
             text = engine.formula(*key)
-            if text is None:
-                continue  # a constant the inputs reach only through a name: nothing to compute
+            if text is None:  # a constant the inputs reach only through a name: nothing to compute
+                self._constants[key] = engine.get(*key)
+                continue
             tree = _parse(text, key)
             needed[key] = tree
             for ref in _refs(tree, key[0], self._names):
@@ -101,12 +103,15 @@ class LaneProgram:
         self._code = {key: self._compile(needed[key], key) for key in self._order}
         self.outputs = list(outputs)
         self.cells = len(self._order)
+        # outputs the inputs do not reach keep their values (read now: a run never touches the engine)
+        self._static = {key: engine.get(*key) for key in self.outputs if key not in self._code and key not in inputs}
 
     def run(self, inputs: dict[Key, np.ndarray], n: int) -> dict[Key, Value]:
-        env: Env = {key: Lanes(np.asarray(values, dtype=np.float64)) for key, values in inputs.items()}
+        env: Env = dict(self._constants)
+        env.update({key: Lanes(np.asarray(values, dtype=np.float64)) for key, values in inputs.items()})
         for key in self._order:
             env[key] = self._code[key](env, n)
-        return {key: env[key] if key in env else self._engine.get(*key) for key in self.outputs}
+        return {key: env[key] if key in env else self._static[key] for key in self.outputs}
 
     # -- compiling ----------------------------------------------------------------------------
     def _compile(self, node: dict[str, Any], where: Key) -> Callable[[Env, int], Value]:
@@ -139,8 +144,8 @@ class LaneProgram:
         raise NotVectorisable(f"{_cell(where)}: {kind} {node.get('operator', '')} is not compiled for scenarios")
 
     def _cell_reader(self, key: Key) -> Callable[[Env, int], Value]:
-        if key in self._down:
-            return lambda env, n: env.get(key, self._engine.get(*key))
+        if key in self._down:  # computed before it is read (topological order), or an input
+            return lambda env, n: env[key]
         value = self._engine.get(*key)
         return lambda env, n: value
 

@@ -92,6 +92,9 @@ class StressModel:
             except NotVectorisable as exc:
                 self.fallback_reason = str(exc)
         self.covenant = session.lines().covenant
+        # the collateral's forced-sale value by period (the curve's, not a scenario's: the fleet's resale
+        # follows its own model), read once so a chunk never touches the engine
+        self.forced = session.security.values(session.engine, self.grid.n_periods)[1]
         self.quarters = np.array([(e.year * 12 + e.month - 1) // 3 for e in self.grid.ends])
         self.quarter_ids = np.unique(self.quarters)
 
@@ -174,7 +177,7 @@ class StressModel:
                      self._margin_quarters(draws, out, n), breach_q, dict(draws.quantities))
 
     def _recovery(self, out: dict[str, np.ndarray], first: np.ndarray, n: int) -> np.ndarray:
-        forced = self.session.security.values(self.session.engine, self.grid.n_periods)[1]
+        forced = self.forced
         balance = out.get("closing_balance")
         result = np.full(n, np.nan)
         if forced is None or balance is None:

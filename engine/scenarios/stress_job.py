@@ -3,6 +3,7 @@ its Stress sheet (and the ``--dump`` CSV). Nothing is written when any step fail
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ def stress(path: str | Path, out: str | Path | None = None, *, spec: str | None 
         if model.program is None and notice is not None:
             notice(f"the vectorised path cannot run this workbook ({model.fallback_reason}); evaluating scenario "
                    f"by scenario, about {_estimate(model, seed) * scenarios / max(jobs, 1):.0f} s")
-        opener = {"path": str(path), "curve": curve, "profile": None if profile is None else
+        # what a worker needs to open the same model (the file's hash: a worker keeps models by it)
+        opener = {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "curve": curve,
+                  "profile": None if profile is None else
                   (profile if isinstance(profile, TemplateProfile) else str(profile)),
                   "spec_name": source.ref, "spec_text": source.text}
         run = run_stress(model, scenarios=scenarios, seed=seed, check=check, verify_all=verify_all, jobs=jobs,

@@ -125,6 +125,9 @@ def run_stress(model: StressModel, *, scenarios: int, seed: int, check: int = 20
     if scheduler is not None or jobs > 1:
         if opener is None:
             raise ParameterError("parallel stress runs need the inputs to reopen the model in each worker")
+        _MODELS.pop(_opener_key(opener), None)
+        if model.program is not None:  # local workers forked from here start with the compiled model
+            _MODELS[_opener_key(opener)] = model
         parts = _parallel(chunks, seed, jobs, scheduler, opener, progress)
     else:
         parts = []
@@ -150,9 +153,13 @@ def run_stress(model: StressModel, *, scenarios: int, seed: int, check: int = 20
 _MODELS: dict[str, StressModel] = {}
 
 
+def _opener_key(opener: dict[str, Any]) -> str:
+    return repr(sorted(opener.items()))
+
+
 def _worker_model(opener: dict[str, Any]) -> StressModel:
     """The model of this worker process (opened once per process, kept for its later chunks)."""
-    key = repr(sorted(opener.items()))
+    key = _opener_key(opener)
     if key not in _MODELS:
         from models.scenarios import load_spec
 

@@ -199,7 +199,7 @@ def grid_cmd(
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:,.4f}"
+        return f"{value:,.3f}"
     return "–" if value is None else str(value)
 
 

@@ -61,6 +61,22 @@ def test_each_distribution_by_its_inverse_cdf(dist: Distribution, u: float, expe
     assert float(dist.ppf(np.array([u]))[0]) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("dist, frozen", [
+    (Distribution("triangular", low=0.113, mode=0.181, high=0.330), ("triang", (0.313364, ), 0.113, 0.217)),
+    (Distribution("triangular", low=1.0, mode=3.0, high=3.0), ("triang", (1.0,), 1.0, 2.0)),
+    (Distribution("normal", mean=0.2, sd=0.05, low=0.1, high=0.25), ("truncnorm", (-2.0, 1.0), 0.2, 0.05)),
+    (Distribution("normal", mean=0.2, sd=0.05), ("norm", (), 0.2, 0.05)),
+])
+def test_the_closed_forms_are_scipy_stats_inverse_cdfs(dist: Distribution, frozen) -> None:
+    """models/ draws without importing scipy.stats (it costs a run 0.6 s); scipy.stats is the check."""
+    from scipy import stats
+
+    name, shape, loc, scale = frozen
+    u = np.linspace(0.0005, 0.9995, 999)
+    expected = getattr(stats, name).ppf(u, *shape, loc=loc, scale=scale)
+    np.testing.assert_allclose(dist.ppf(u), expected, rtol=1e-6, atol=1e-9)
+
+
 def test_a_truncated_normal_stays_in_its_bounds() -> None:
     dist = Distribution("normal", mean=0.2, sd=0.5, low=0.0, high=0.4)
     values = dist.ppf(np.linspace(0.0, 1.0, 101))
