@@ -1,20 +1,23 @@
-"""Benchmark: gpucredit convert vs LibreOffice headless recalc, per shipped template.
+"""Benchmark: gpucredit convert against LibreOffice's headless recalculation, per shipped template,
+measured the way a user meets them.
 
-For each template, in one run:
+For each template (and, with ``--long``, the 1,200-month variant of the monthly template built by
+``templates/build_templates.py``), in one run, medians of ``--repeat`` runs:
 
-* "gpucredit convert": N end-to-end conversions with ``engine.convert.convert`` (load, profile,
-  evaluate, patch, recalculate, write cached values, write the file) into a temp dir, preset
-  ``h100-stress``;
-* "LibreOffice headless recalc": N recalculations of the same OUTPUT file with
-  ``tests/libreoffice.py``'s ``recalculate`` — each one a full ``soffice --headless --convert-to
-  xlsx`` process (fresh profile, start, load, recalculate every formula, save). That is the honest
-  cost of using LibreOffice as the recalculation engine: one process per file.
+* "CLI": the installed ``gpucredit convert FILE -o OUT --force --preset h100-stress`` as a whole
+  process (start, imports, convert, write), with its peak memory (``--cli``);
+* "in-process": ``engine.convert.convert`` called in this process;
+* "engine": formualizer's own load of the converted output plus one full evaluation
+  (``Workbook.from_path`` + ``evaluate_all``): the physical reference;
+* "LibreOffice": ``soffice --headless --convert-to xlsx`` of the same output in a fresh profile set to
+  recalculate on load (``tests/libreoffice.py``), one process per file, as using LibreOffice as the
+  engine would cost;
 
-Prints the machine, the date, and a table of medians; also checks (once) that the converted
-file's cached values agree with LibreOffice's recalculation under the accuracy tolerance
-(docs/decisions/recalc-engine.md).
+and the ratios LibreOffice / CLI and in-process / engine. Checks (once) that the output's cached
+values agree with LibreOffice's recalculation, and prints the slowest imports of the convert
+command (``python -X importtime``).
 
-    python benchmarks/convert.py [--repeat 5] [--templates 'templates/*.xlsx']
+    python benchmarks/convert.py [--repeat 5] [--templates 'templates/*.xlsx'] [--cli] [--long]
 
 Exit status 0 (a benchmark, not a test: disagreements are printed, not fatal).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import statistics
 import subprocess
 import sys
@@ -67,12 +71,57 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def bench_template(template: Path, repeat: int, work: Path) -> dict:
+def command() -> list[str]:
+    """The installed ``gpucredit`` beside this Python, else the module."""
+    exe = Path(sys.executable).with_name("gpucredit" + (".exe" if os.name == "nt" else ""))
+    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "engine.shell.cli"]
+
+
+# A process that runs the command in itself and reports its own peak memory (resource: not on Windows).
+_PEAK = ("import resource, runpy, sys\n"
+         "sys.argv = sys.argv[1:]\n"
+         "try:\n    runpy.run_module('engine.shell.cli', run_name='__main__')\n"
+         "except SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+         "kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+         "sys.stderr.write(f'PEAK {kb / (1024 * 1024) if sys.platform == \"darwin\" else kb / 1024:.1f}\\n')\n"
+         "sys.exit(code)\n")
+
+
+def cli_run(template: Path, out: Path) -> float:
+    args = [*command(), "convert", str(template), "-o", str(out), "--force", "--preset", PRESET]
+    start = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"gpucredit convert failed: {done.stderr.strip()}")
+    return seconds
+
+
+def cli_peak_mb(template: Path, out: Path) -> float | None:
+    if os.name == "nt":
+        return None
+    done = subprocess.run([sys.executable, "-c", _PEAK, "gpucredit", "convert", str(template), "-o", str(out),
+                           "--force", "--preset", PRESET], capture_output=True, text=True, timeout=900)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("PEAK ")]
+    return float(lines[-1].split()[1]) if lines else None
+
+
+def engine_time(path: Path) -> float:
+    import formualizer
+
+    start = time.perf_counter()
+    book = formualizer.Workbook.from_path(str(path))
+    book.evaluate_all()
+    return time.perf_counter() - start
+
+
+def bench_template(template: Path, repeat: int, work: Path, cli: bool) -> dict:
     out = work / f"{template.stem}.gpu.xlsx"
     curve = CurveChoice(preset=PRESET)
-    convert_times = [
-        timed(lambda: convert(template, out, curve=curve, force=True)) for _ in range(repeat)
-    ]
+    convert_times = [timed(lambda: convert(template, out, curve=curve, force=True)) for _ in range(repeat)]
+    engine_times = [engine_time(out) for _ in range(repeat)]
+    cli_times = [cli_run(template, work / f"{template.stem}.cli.xlsx") for _ in range(repeat)] if cli else []
+    peak = cli_peak_mb(template, work / f"{template.stem}.cli.xlsx") if cli else None
     lo_dir = work / "lo"
     lo_times = []
     lo_out = None
@@ -83,40 +132,61 @@ def bench_template(template: Path, repeat: int, work: Path) -> dict:
     ours = cached_values(out)
     theirs = cached_values(lo_out)
     problems = compare(ours, theirs)
-    gpu_s = statistics.median(convert_times)
-    lo_s = statistics.median(lo_times)
+    med = statistics.median
     return {
         "template": template.name,
         "formulas": len(ours),
-        "gpu_s": gpu_s,
-        "lo_s": lo_s,
-        "ratio": lo_s / gpu_s if gpu_s else float("inf"),
+        "cli_s": med(cli_times) if cli_times else None,
+        "peak_mb": peak,
+        "gpu_s": med(convert_times),
+        "engine_s": med(engine_times),
+        "lo_s": med(lo_times),
         "agree": f"{len(ours) - len(problems)}/{len(ours)}",
-        "gpu_min": min(convert_times),
-        "lo_min": min(lo_times),
         "problems": problems,
     }
 
 
+def _num(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
 def print_table(rows: list[dict], repeat: int) -> None:
-    head = (
-        f"{'template':<28} {'formulas':>8} {'gpucredit convert':>18} "
-        f"{'LibreOffice headless recalc':>28} {'ratio LO/gpucredit':>19} {'LO agrees':>10}"
-    )
+    head = (f"{'template':<34} {'formulas':>8} {'CLI s':>7} {'peak MB':>8} {'in-proc s':>9} {'engine s':>8} "
+            f"{'LO s':>6} {'LO/CLI':>7} {'in-proc/engine':>14} {'LO agrees':>11}")
     print()
     print(f"median of {repeat} runs, seconds per file (formulas = formula cells in the output file)")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(
-            f"{r['template']:<28} {r['formulas']:>8} {r['gpu_s']:>16.3f} s "
-            f"{r['lo_s']:>26.3f} s {r['ratio']:>18.1f}x {r['agree']:>10}"
-        )
+        lo_cli = r["lo_s"] / r["cli_s"] if r["cli_s"] else None
+        print(f"{r['template']:<34} {r['formulas']:>8} {_num(r['cli_s'], '.3f'):>7} {_num(r['peak_mb'], '.0f'):>8} "
+              f"{r['gpu_s']:>9.3f} {r['engine_s']:>8.3f} {r['lo_s']:>6.2f} {_num(lo_cli, '.2f'):>6}x "
+              f"{r['gpu_s'] / r['engine_s']:>13.1f}x {r['agree']:>11}")
     for r in rows:
         for line in r["problems"][:5]:
             print(f"  disagreement in {r['template']}: {line}")
         if len(r["problems"]) > 5:
             print(f"  ... and {len(r['problems']) - 5} more in {r['template']}")
+
+
+def print_imports(template: Path, work: Path) -> None:
+    """The ten slowest imports (cumulative) of one ``gpucredit convert`` process."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "engine.shell.cli", "convert", str(template),
+                           "-o", str(work / "imports.xlsx"), "--force", "--preset", PRESET],
+                          capture_output=True, text=True, timeout=900)
+    rows = []
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _self, cumulative, name = line.removeprefix("import time:").split("|")
+            if cumulative.strip().isdigit() and not name[1:].startswith(" "):  # nested imports are indented
+                rows.append((int(cumulative), name.strip()))
+    top = sorted(rows, reverse=True)[:10]
+    print("\nslowest top-level imports of `gpucredit convert` (python -X importtime, cumulative):")
+    for us, name in top:
+        print(f"  {us / 1000:>7.1f} ms  {name}")
+    help_times = [timed(lambda: subprocess.run([*command(), "--help"], capture_output=True, timeout=120))
+                  for _ in range(5)]
+    print(f"`gpucredit --help`: {statistics.median(help_times):.3f} s (median of 5 processes)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         "--templates", default="templates/*.xlsx",
         help="glob of templates, relative to the repository root unless absolute (default templates/*.xlsx)",
     )
+    parser.add_argument("--cli", action="store_true", help="also time the installed command as whole processes")
+    parser.add_argument("--long", action="store_true",
+                        help="also the 1,200-month variant of the monthly template (built into a temporary folder)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -136,13 +209,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"preset:   {PRESET}; repeat {args.repeat}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="gpucredit-bench-") as tmp:
+        if args.long:
+            sys.path.insert(0, str(ROOT / "templates"))
+            from build_templates import build
+
+            templates.append(build("miner_hosting_monthly", Path(tmp), months=1200))
         for template in templates:
             print(f"  {template.name} ...", file=sys.stderr, flush=True)
             try:
-                rows.append(bench_template(template, args.repeat, Path(tmp)))
+                rows.append(bench_template(template, args.repeat, Path(tmp), args.cli))
             except Exception as exc:  # a benchmark reports and moves on
                 print(f"  {template.name}: skipped: {exc}", file=sys.stderr)
-    print_table(rows, args.repeat)
+        print_table(rows, args.repeat)
+        if args.cli:
+            print_imports(ROOT / "templates" / "miner_hosting_monthly.xlsx", Path(tmp))
     return 0
 
 

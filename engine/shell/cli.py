@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from engine.convert import DEFAULT_PRESET, convert
+from engine.patch.choice import DEFAULT_PRESET
 from engine.errors import ParameterError
 from engine.shell import render
 from engine.shell.ask import register as register_questions
@@ -36,8 +36,6 @@ from engine.shell.options import (
     curve_overrides,
     launches,
 )
-from engine.xlsx.check import check_file
-from engine.xlsx.load import Limits
 from models.curves import RentMode
 
 app = typer.Typer(cls=Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -101,6 +99,9 @@ def convert_cmd(
 
         curve = curve_choice(curve_preset, set_, launch, no_launches, mode, collateral, anchor, contracted_until,
                              releasing_gap_months)
+        from engine.convert import convert
+        from engine.xlsx.load import Limits
+
         result = convert(input, output, curve=curve, profile=profile, force=force,
                          accept_unreconciled=accept_unreconciled, limits=Limits(max_eval_seconds=max_eval_seconds),
                          memo=memo, hold_debt=hold_debt, prepare=prepare)
@@ -122,6 +123,8 @@ def check_cmd(
 
     def run_one(path: Path) -> None:
         nonlocal failed
+        from engine.xlsx.check import check_file
+
         problems = check_file(path)
         if problems:
             failed = True
