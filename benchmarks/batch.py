@@ -8,9 +8,11 @@ them broken), then converts the same folder three ways, each into a fresh output
 * Dask: a ``LocalCluster`` of WORKERS worker processes × 1 thread (default 2), through
   ``engine.batch.run_batch(..., scheduler=client)``; the cluster start-up is timed apart.
 
-Every pass must give the same summary (COUNT − 5 ok, 5 failed); the script says so.
+Every pass must give the same summary (COUNT − 5 ok, 5 failed); the script says so. With
+``--libreoffice``, also the same COUNT files recalculated by LibreOffice (one headless process each,
+as ``tests/libreoffice.py`` runs it; the 5 broken ones included), files per second in the same run.
 
-    python benchmarks/batch.py [--count 200] [--workers 2]
+    python benchmarks/batch.py [--count 200] [--workers 2] [--libreoffice]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--libreoffice", action="store_true", help="also recalculate every file with LibreOffice")
     args = parser.parse_args()
     print("\n".join(machine_header()))
     work = Path(tempfile.mkdtemp(prefix="gpucredit-bench-batch-"))
@@ -67,6 +70,17 @@ def main() -> int:
     for label, (seconds, rows) in results.items():
         ok = sum(r.ok for r in rows)
         print(f"{label:<22}{seconds:>10.1f}{len(rows) / seconds:>14.2f}{ok:>6}{len(rows) - ok:>8}")
+    if args.libreoffice:
+        from libreoffice import recalculate
+
+        t0 = time.perf_counter()
+        for i, path in enumerate(files):
+            try:
+                recalculate(Path(path), work / "lo" / str(i))
+            except RuntimeError:
+                pass  # a broken file: LibreOffice refuses it too (the time still counts)
+        lo_seconds = time.perf_counter() - t0
+        print(f"{'LibreOffice, 1 by 1':<22}{lo_seconds:>10.1f}{len(files) / lo_seconds:>14.2f}")
     print(f"(Dask cluster start-up, not included above: {startup:.1f} s)")
     summaries = [[tuple(r.flat()[k] for k in COMPARED) for r in rows] for _, rows in results.values()]
     same = all(s == summaries[0] for s in summaries)
