@@ -55,6 +55,16 @@ def _session(input: Path, preset: str, set_: list[str] | None, launch: list[str]
     return ModelSession.open(input, curve=curve, profile=profile)
 
 
+def _deliver(session: Any, input: Path, output: Path | None, force: bool, as_json: bool,
+             payload: dict[str, Any], **write: Any) -> bool:
+    """Write the workbook with the answer when ``-o`` asks for it; print the JSON and say so for ``--json``."""
+    if output is not None:
+        session.write(output, force=force, **write)
+    if as_json:
+        sys.stdout.write(json.dumps({"input": str(input), **payload}, default=str) + "\n")
+    return as_json
+
+
 def register(app: typer.Typer) -> None:
     """Add the question commands to ``app``."""
     app.command("breakeven", cls=Command)(breakeven_cmd)
@@ -84,10 +94,8 @@ def breakeven_cmd(
                            releasing_gap_months, profile, output, force)
         targets = None if not target else {f"{t:.2f}x": float(t) for t in target}
         results = breakeven(session, tuple(param) if param else DEFAULT_PARAMETERS, targets)
-        if output is not None:
-            session.write(output, force=force, blocks=[breakeven_block(results)])
-        if as_json:
-            sys.stdout.write(json.dumps({"input": str(input), "breakeven": [r.to_json() for r in results]}) + "\n")
+        if _deliver(session, input, output, force, as_json, {"breakeven": [r.to_json() for r in results]},
+                    blocks=[breakeven_block(results)]):
             return
         table = Table(title=Text(f"{input.name}: breakeven (preset {preset})"))
         for col in ("parameter", "target", "now", "breakeven", "min DSCR there"):
@@ -122,10 +130,8 @@ def size_cmd(
         session = _session(input, preset, set_, launch, no_launches, mode, anchor, contracted_until,
                            releasing_gap_months, profile, output, force)
         sizing = size(session, target_dscr, tenor=tenor)
-        if output is not None:
-            session.write(output, force=force, blocks=[sizing_block(sizing)])
-        if as_json:
-            sys.stdout.write(json.dumps({"input": str(input), "size": sizing.to_json()}) + "\n")
+        if _deliver(session, input, output, force, as_json, {"size": sizing.to_json()},
+                    blocks=[sizing_block(sizing)]):
             return
         table = Table(title=Text(f"{input.name}: loan sized to a minimum DSCR of {target_dscr:.2f}x "
                                  f"(preset {preset})"))
@@ -169,17 +175,14 @@ def grid_cmd(
         session = _session(input, preset, set_, launch, no_launches, mode, anchor, contracted_until,
                            releasing_gap_months, profile, output, force)
         result = grid(session, axes, metric)
-        if output is not None:
-            note = (f"{metric} of this workbook with the curve preset {preset}, each point a full evaluation of "
-                    "its formulas: values, not formulas (re-run gpucredit grid to update)")
+        note = (f"{metric} of this workbook with the curve preset {preset}, each point a full evaluation of "
+                "its formulas: values, not formulas (re-run gpucredit grid to update)")
 
-            def sheet(package: Any, styles: dict[str, int]) -> None:
-                add_sensitivity_sheet(package, metric=metric, axes=tuple((a.name, a.values) for a in axes),
-                                      values=result.values, covenant=result.covenant, styles=styles, note=note)
+        def sheet(package: Any, styles: dict[str, int]) -> None:
+            add_sensitivity_sheet(package, metric=metric, axes=tuple((a.name, a.values) for a in axes),
+                                  values=result.values, covenant=result.covenant, styles=styles, note=note)
 
-            session.write(output, force=force, finish=sheet)
-        if as_json:
-            sys.stdout.write(json.dumps({"input": str(input), **result.to_json()}, default=str) + "\n")
+        if _deliver(session, input, output, force, as_json, result.to_json(), finish=sheet):
             return
         table = Table(title=Text(f"{input.name}: {metric} (preset {preset})"))
         first = axes[0]
