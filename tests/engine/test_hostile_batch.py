@@ -4,6 +4,7 @@ convert, nothing is left for the bad ones; Ctrl-C keeps the finished files and l
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -50,8 +51,15 @@ def _good(folder: Path, count: int) -> list[str]:
 
 
 def _batch(*args: str | Path) -> subprocess.Popen[str]:
+    # Ctrl-C as a terminal delivers it: a suite started in the background of a shell without job
+    # control (`make test &`) inherits SIGINT ignored, and the batch would rightly ignore it too.
     return subprocess.Popen([sys.executable, "-m", "engine.shell.cli", "batch", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint if os.name == "posix" else None)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_each_hostile_file_is_a_failed_row(tmp_path):
