@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConsistencyError, ParameterError
-from engine.formula.lanes import LaneProgram, NotVectorisable, numbers
+from engine.formula.lane_ops import NotVectorisable, numbers
+from engine.formula.lanes import LaneProgram
 from engine.refs import CellRef
 from engine.session import ModelSession
 from models.curves import RentMode, changed_periods
