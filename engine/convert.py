@@ -16,7 +16,7 @@ from engine.errors import GpuCreditError, ParameterError
 from engine.formula.datatables import evaluate_tables
 from engine.formula.evaluate import evaluate
 from engine.formula.reconcile import reconcile as reconcile_workbook
-from engine.patch.choice import DEFAULT_PRESET, CollateralChoice, CurveChoice
+from engine.patch.choice import CollateralChoice, CurveChoice
 from engine.report.questions import Block
 from engine.report.result import ConversionResult
 from engine.report.deal_terms import anchor_warnings
@@ -25,6 +25,7 @@ from engine.template.detect.report import Detection
 from engine.template.profile import TemplateProfile
 from engine.xlsx.load import Limits, load
 from engine.xlsx.save import check_output, check_workbook_output, default_output
+from models.presets import DEFAULT_PRESET
 
 __all__ = ["DEFAULT_PRESET", "CollateralChoice", "ConversionResult", "CurveChoice", "convert", "default_output",
            "inspect"]

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
 from numbers import Integral
 
 import numpy as np
@@ -36,6 +35,7 @@ from models.params import (
     PARAM_NAMES,
     CurveParams,
     Launch,
+    RentMode,
     d_from_lambda,
     parse_launch,
     parse_param,
@@ -210,13 +210,6 @@ def monthly_curve(params: CurveParams, first_month: int, n_months: int,
 
 
 # -- re-pricing the rent row ---------------------------------------------------------
-class RentMode(Enum):
-    """How the new rent is derived: scaled from the anchor, or from the fleet size."""
-
-    INDEX = "index"
-    ABSOLUTE = "absolute"
-
-
 def _rents(rent_before: npt.ArrayLike) -> FloatArray:
     rents = np.asarray(rent_before, dtype=np.float64)
     if rents.ndim != 1 or not np.all(np.isfinite(rents)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
+from enum import Enum, StrEnum
 from numbers import Integral, Real
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "SecurityKind",
     "CurveParams",
     "Launch",
+    "RentMode",
     "d_from_lambda",
     "parse_collateral_param",
     "parse_launch",
@@ -329,6 +330,13 @@ class CollateralParams:
         out["valuation_date"] = self.valuation_date.isoformat()
         out["launches"] = [{"date": k.date.isoformat(), "step": k.step} for k in self.launches]
         return out
+
+
+class RentMode(Enum):
+    """How the new rent is derived: scaled from the anchor, or from the fleet size."""
+
+    INDEX = "index"
+    ABSOLUTE = "absolute"
 
 
 class SecurityKind(StrEnum):

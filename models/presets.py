@@ -19,7 +19,10 @@ from datetime import date
 from models.params import CollateralParams, CurveParams, Launch, d_from_lambda
 from models.validate import closest
 
-__all__ = ["PARAM_SOURCES", "PRESETS", "Preset", "UnknownPresetError", "get_preset", "preset_names"]
+__all__ = ["DEFAULT_PRESET", "PARAM_SOURCES", "PRESETS", "Preset", "UnknownPresetError", "get_preset", "preset_names"]
+
+# The preset a conversion uses when none is chosen.
+DEFAULT_PRESET = "h100-base"
 
 # Mid-2026: the date the start prices below were observed.
 PRICE_DATE = date(2026, 7, 1)

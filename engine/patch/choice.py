@@ -11,12 +11,9 @@ from typing import Any
 from engine.errors import ParameterError
 from engine.template.profile import TemplateProfile
 from models.collateral import CollateralParams
-from models.curves import CurveParams, Launch, RentMode
-from models.params import COLLATERAL, CURVE, SecurityKind
+from models.params import COLLATERAL, CURVE, CurveParams, Launch, RentMode, SecurityKind
 from models.periods import PeriodGrid
-from models.presets import UnknownPresetError, get_preset
-
-DEFAULT_PRESET = "h100-base"
+from models.presets import DEFAULT_PRESET, UnknownPresetError, get_preset
 
 
 @dataclass(frozen=True)

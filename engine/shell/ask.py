@@ -31,7 +31,7 @@ from engine.shell.options import (
     SetOpt,
     curve_choice,
 )
-from models.curves import RentMode
+from models.params import RentMode
 from models.presets import preset_names
 
 ProfileOpt = Annotated[Optional[Path], typer.Option(

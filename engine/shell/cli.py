@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from engine.patch.choice import DEFAULT_PRESET
 from engine.errors import ParameterError
 from engine.shell import render
 from engine.shell.ask import register as register_questions
@@ -36,7 +35,8 @@ from engine.shell.options import (
     curve_overrides,
     launches,
 )
-from models.curves import RentMode
+from models.params import RentMode
+from models.presets import DEFAULT_PRESET
 
 app = typer.Typer(cls=Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Re-price a lender's Excel template with a deflating GPU rental curve.")

@@ -8,18 +8,27 @@ never written into the help text. Flags show no value placeholder: ``--force``, 
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from engine.errors import ParameterError
-from engine.patch.choice import CollateralChoice, CurveChoice
-from engine.template.profile import parse_anchor
-from models.curves import Launch, RentMode
-from models.params import COLLATERAL, COLLATERAL_PARAM_NAMES, CURVE, PARAM_NAMES, SALE_CHANNELS, parse_launch
+from models.params import (
+    COLLATERAL,
+    COLLATERAL_PARAM_NAMES,
+    CURVE,
+    PARAM_NAMES,
+    SALE_CHANNELS,
+    Launch,
+    RentMode,
+    parse_launch,
+)
 from models.presets import preset_names
 from models.validate import ParamSet, parse_date
+
+if TYPE_CHECKING:
+    from engine.patch.choice import CurveChoice
 
 CPU_COUNT = os.cpu_count() or 1
 
@@ -108,6 +117,9 @@ def curve_choice(preset: str, sets: list[str] | None, launch: list[str] | None, 
                  mode: RentMode, collateral: list[str] | None, anchor: str | None = None,
                  contracted_until: str | None = None, releasing_gap_months: int | None = None) -> CurveChoice:
     """The curve options of ``convert`` and ``batch``, checked before any file is read."""
+    from engine.patch.choice import CollateralChoice, CurveChoice  # not at import: --help stays fast
+    from engine.template.profile import parse_anchor
+
     try:
         anchor_spec = None if anchor is None else parse_anchor(anchor)
         until = None if contracted_until is None else parse_date("--contracted-until", contracted_until)

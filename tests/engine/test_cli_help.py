@@ -67,3 +67,17 @@ def test_defaults_that_are_a_rule_are_spelt_out():
     assert "INPUT.gpu.xlsx beside the input" in convert
     assert "INPUT.toml beside the input, else detection" in convert
     assert "Output workbook ." not in convert and "Template profile (.toml) ." not in convert
+
+
+HEAVY = ("numpy", "pandas", "scipy", "openpyxl", "formualizer", "lxml", "dask", "matplotlib")
+
+
+@pytest.mark.parametrize("command", [(), ("convert",), ("stress",)])
+def test_help_loads_no_engine_or_numerical_library(command):
+    # `gpucredit --help` should answer at once: the engine and the numerical stack load when a command runs
+    code = ("import runpy, sys\nsys.argv = ['gpucredit', *sys.argv[1:], '--help']\n"
+            "try:\n    runpy.run_module('engine.shell.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            f"sys.stderr.write(repr(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n")
+    proc = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
