@@ -49,6 +49,7 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
 
 @app.command("convert", cls=Command)
 def convert_cmd(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Argument(help=TEMPLATE_HELP, show_default=False)],
     output: Annotated[Optional[Path], typer.Option(
         "-o", "--output", help="Output workbook, ending .xlsx (.xlsm for a macro-enabled input).",
@@ -91,7 +92,8 @@ def convert_cmd(
             from engine.scenarios.replay import apply_scenario, read_scenario
 
             replay = read_scenario(scenario)
-            if preset == DEFAULT_PRESET:  # not chosen: the run's
+            source = ctx.get_parameter_source("preset")
+            if source is None or source.name == "DEFAULT":  # not given: the run's (an explicit --preset wins)
                 curve_preset = replay.source.spec().preset
 
             def prepare(session: Any) -> Any:

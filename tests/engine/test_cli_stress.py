@@ -131,3 +131,15 @@ def test_breakeven_and_grid_agree_with_each_other(template_copy, tmp_path):
     assert wb["Sensitivity"]["B5"].value == pytest.approx(values[0], rel=1e-12)
     blocks = openpyxl.load_workbook(tmp_path / "b.xlsx", data_only=True)["Credit_Summary"]
     assert "Breakeven (gpucredit breakeven)" in [c.value for row in blocks.iter_rows() for c in row]
+
+
+@pytest.mark.parametrize("given, expected", [((), "h100-stress"), (("--preset", "h100-base"), "h100-base")])
+def test_a_replay_takes_the_runs_preset_unless_one_is_given(template_copy, tmp_path, given, expected):
+    # h100-stress-mc runs on h100-stress; an explicit --preset, even the default's name, is the user's choice
+    src = template_copy("miner_hosting_monthly")
+    _run("stress", src, "--spec", "h100-stress-mc", "--scenarios", "3", "--jobs", "1", "-o", tmp_path / "s.xlsx",
+         "--dump", tmp_path / "d.csv")
+    code, stdout, err = _run("convert", src, "--scenario", f"{tmp_path / 'd.csv'}:1", "-o", tmp_path / "r.xlsx",
+                             "--json", *given)
+    assert code == 0, err
+    assert json.loads(stdout)["preset"] == expected
