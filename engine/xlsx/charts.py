@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from engine.xlsx.package import NS_R, Package
+from engine.xlsx.package import NS_R, Package, xml_attribute, xml_text
 from engine.xlsx.sheet import insert_in_order
 from engine.xlsx.package import m
 
@@ -83,7 +82,7 @@ def _anchor_xml(chart: LineChart, rel_id: str, shape_id: int) -> str:
         '<xdr:twoCellAnchor editAs="oneCell">'
         f"<xdr:from><xdr:col>{c1}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{r1}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
         f"<xdr:to><xdr:col>{c2}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{r2}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>"
-        f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="{shape_id}" name="{escape(chart.title)}"/>'
+        f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="{shape_id}" name={xml_attribute(chart.title)}/>'
         "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
         '<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
         f'<a:graphic><a:graphicData uri="{NS_C}"><c:chart xmlns:c="{NS_C}" xmlns:r="{NS_R}" r:id="{rel_id}"/>'
@@ -92,20 +91,20 @@ def _anchor_xml(chart: LineChart, rel_id: str, shape_id: int) -> str:
 
 
 def _str_cache(values: tuple[str, ...]) -> str:
-    points = "".join(f'<c:pt idx="{i}"><c:v>{escape(v)}</c:v></c:pt>' for i, v in enumerate(values))
+    points = "".join(f'<c:pt idx="{i}"><c:v>{xml_text(v)}</c:v></c:pt>' for i, v in enumerate(values))
     return f'<c:strCache><c:ptCount val="{len(values)}"/>{points}</c:strCache>'
 
 
 def _num_cache(values: tuple[float | None, ...], number_format: str) -> str:
     points = "".join(f'<c:pt idx="{i}"><c:v>{v!r}</c:v></c:pt>' for i, v in enumerate(values) if v is not None)
-    return (f"<c:numCache><c:formatCode>{escape(number_format)}</c:formatCode>"
+    return (f"<c:numCache><c:formatCode>{xml_text(number_format)}</c:formatCode>"
             f'<c:ptCount val="{len(values)}"/>{points}</c:numCache>')
 
 
 def _categories(s: Series, date_format: str | None) -> str:
     if date_format is not None and s.category_serials is not None:
-        return f"<c:numRef><c:f>{escape(s.categories_ref)}</c:f>{_num_cache(s.category_serials, date_format)}</c:numRef>"
-    return f"<c:strRef><c:f>{escape(s.categories_ref)}</c:f>{_str_cache(s.categories)}</c:strRef>"
+        return f"<c:numRef><c:f>{xml_text(s.categories_ref)}</c:f>{_num_cache(s.category_serials, date_format)}</c:numRef>"
+    return f"<c:strRef><c:f>{xml_text(s.categories_ref)}</c:f>{_str_cache(s.categories)}</c:strRef>"
 
 
 def _bounds(chart: LineChart) -> str:
@@ -118,10 +117,10 @@ def _bounds(chart: LineChart) -> str:
 def _column_series(chart: LineChart) -> str:
     return "".join(
         f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
-        f"<c:tx><c:strRef><c:f>{escape(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
+        f"<c:tx><c:strRef><c:f>{xml_text(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
         '<c:spPr><a:solidFill><a:srgbClr val="C00000"/></a:solidFill></c:spPr><c:invertIfNegative val="0"/>'
         f"<c:cat>{_categories(s, chart.category_format)}</c:cat>"
-        f"<c:val><c:numRef><c:f>{escape(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
+        f"<c:val><c:numRef><c:f>{xml_text(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
         "</c:val></c:ser>"
         for i, s in enumerate(chart.series))
 
@@ -129,32 +128,32 @@ def _column_series(chart: LineChart) -> str:
 def _chart_xml(chart: LineChart, axis_base: int) -> bytes:
     series = _column_series(chart) if chart.columns else "".join(
         f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
-        f"<c:tx><c:strRef><c:f>{escape(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
+        f"<c:tx><c:strRef><c:f>{xml_text(s.name_ref)}</c:f>{_str_cache((s.name,))}</c:strRef></c:tx>"
         f'<c:spPr><a:ln w="22225"><a:solidFill><a:srgbClr val="{PALETTE[i % len(PALETTE)]}"/></a:solidFill>'
         '</a:ln></c:spPr><c:marker><c:symbol val="none"/></c:marker>'
         f"<c:cat>{_categories(s, chart.category_format)}</c:cat>"
-        f"<c:val><c:numRef><c:f>{escape(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
+        f"<c:val><c:numRef><c:f>{xml_text(s.values_ref)}</c:f>{_num_cache(s.values, chart.number_format)}</c:numRef>"
         '</c:val><c:smooth val="0"/></c:ser>'
         for i, s in enumerate(chart.series))
     cat, val = axis_base + 1, axis_base + 2
     return (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<c:chartSpace xmlns:c="{NS_C}" '
         f'xmlns:a="{NS_A}" xmlns:r="{NS_R}"><c:roundedCorners val="0"/><c:chart>'
-        f"<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{escape(chart.title)}</a:t></a:r></a:p></c:rich></c:tx>"
+        f"<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{xml_text(chart.title)}</a:t></a:r></a:p></c:rich></c:tx>"
         '<c:overlay val="0"/></c:title><c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>'
         + (f'<c:barChart><c:barDir val="col"/><c:grouping val="clustered"/><c:varyColors val="0"/>{series}'
            f'<c:gapWidth val="40"/><c:axId val="{cat}"/><c:axId val="{val}"/></c:barChart>' if chart.columns else
            f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>{series}<c:marker val="1"/>'
            f'<c:axId val="{cat}"/><c:axId val="{val}"/></c:lineChart>') +
         f'<c:catAx><c:axId val="{cat}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="b"/><c:numFmt formatCode="{escape(chart.category_format or "General")}" sourceLinked="0"/>'
+        f'<c:axPos val="b"/><c:numFmt formatCode={xml_attribute(chart.category_format or "General")} sourceLinked="0"/>'
         '<c:tickLblPos val="low"/>'
         f'<c:crossAx val="{val}"/><c:crosses val="autoZero"/><c:auto val="{0 if chart.category_format else 1}"/>'
         '<c:lblAlgn val="ctr"/>'
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         f'<c:valAx><c:axId val="{val}"/><c:scaling><c:orientation val="minMax"/>{_bounds(chart)}</c:scaling>'
         '<c:delete val="0"/>'
-        f'<c:axPos val="l"/><c:majorGridlines/><c:numFmt formatCode="{escape(chart.number_format)}" '
+        f'<c:axPos val="l"/><c:majorGridlines/><c:numFmt formatCode={xml_attribute(chart.number_format)} '
         f'sourceLinked="0"/><c:tickLblPos val="nextTo"/><c:crossAx val="{cat}"/><c:crosses val="autoZero"/>'
         '<c:crossBetween val="between"/></c:valAx></c:plotArea>'
         '<c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/>'

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from engine.xlsx.package import NS_MAIN, NS_R, Package, drop, formula_of, m, parse_xml
+from engine.xlsx.package import NS_MAIN, NS_R, Package, drop, formula_of, m, parse_xml, xml_attribute, xml_text
 from engine.refs import column_letter, parse_cell
 from engine.values import CellValue, ExcelError
 from engine.xlsx.shared import expand_shared_formula as expand_shared_formula
@@ -274,7 +273,7 @@ class NewSheet:
         if self.tab_color or self.fit_to_width:
             out.append("<sheetPr>")
             if self.tab_color:
-                out.append(f'<tabColor rgb={quoteattr(self.tab_color)}/>')
+                out.append(f'<tabColor rgb={xml_attribute(self.tab_color)}/>')
             if self.fit_to_width:
                 out.append('<pageSetUpPr fitToPage="1"/>')
             out.append("</sheetPr>")
@@ -299,13 +298,13 @@ class NewSheet:
             ref = f"{column_letter(col)}{row}"
             if kind == "formula":
                 text = str(content)
-                formula = escape(text[1:] if text.startswith("=") else text)
+                formula = xml_text(text[1:] if text.startswith("=") else text)
                 if values is None:
                     out.append(f'<c r="{ref}"{style_attr}><f>{formula}</f></c>')
                 else:
                     kind_attr, cached = _cached_text(values(row, col))
                     type_attr = "" if kind_attr is None else f' t="{kind_attr}"'
-                    out.append(f'<c r="{ref}"{type_attr}{style_attr}><f>{formula}</f><v>{escape(cached)}</v></c>')
+                    out.append(f'<c r="{ref}"{type_attr}{style_attr}><f>{formula}</f><v>{xml_text(cached)}</v></c>')
             else:
                 out.append(_constant_xml(ref, style_attr, content))  # type: ignore[arg-type]
         if current:
@@ -344,7 +343,7 @@ def _constant_xml(ref: str, style_attr: str, value: CellValue) -> str:
         return f'<c r="{ref}"{style_attr}><v>{_number_text(float(value))}</v></c>'
     if isinstance(value, str):
         space = ' xml:space="preserve"' if value != value.strip() else ""
-        return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t{space}>{escape(value)}</t></is></c>'
+        return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t{space}>{xml_text(value)}</t></is></c>'
     return f'<c r="{ref}"{style_attr}/>'
 
 

@@ -149,3 +149,25 @@ def test_overwriting_a_shared_master_keeps_its_neighbours_formulas(overwrite):
         assert sheet.hold_cached_value(1, 1)
     assert sheet.formula(1, 2) == "B2*2" and sheet.formula(1, 3) == "C2*2"
     assert all(f.get("t") != "shared" for _r, _c, _el, f in sheet.formulas())
+
+
+def test_chart_text_with_quotes_and_markup_stays_well_formed():
+    # a number format such as 0.00"x" (Excel's way of showing 1.25x) sits in an attribute of the chart
+    # XML: its quotes must be escaped there, and <, > and & everywhere
+    from engine.xlsx.charts import LineChart, Series, add_charts
+
+    package = Package.from_bytes((TEMPLATES / "dc_lease_annual.xlsx").read_bytes())
+    part = package.sheets()[0].part
+    root = package.xml(part)
+    series = Series(name='DSCR "after" <R&D>', name_ref="Sheet1!$A$1", categories_ref="Sheet1!$A$2:$A$3",
+                    values_ref="Sheet1!$B$2:$B$3", categories=("2027", "2028"), values=(1.25, 0.9))
+    chart = LineChart(title='Coverage "after" <R&D>', series=(series,), anchor=(0, 0, 5, 10),
+                      number_format='0.00"x"', category_format='yyyy"-"mm')
+    names = add_charts(package, part, root, [chart])
+    tree = etree.fromstring(package.read(names[0]))  # raises on malformed XML
+    ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
+    assert {el.get("formatCode") for el in tree.iterfind(".//c:numFmt", ns)} == {'0.00"x"', 'yyyy"-"mm'}
+    assert tree.findtext(".//{*}t") == 'Coverage "after" <R&D>'
+    drawing = next(n for n in package.names() if n.startswith("xl/drawings/drawing"))
+    names_in_drawing = [el.get("name") for el in etree.fromstring(package.read(drawing)).iter("{*}cNvPr")]
+    assert names_in_drawing == ['Coverage "after" <R&D>']
