@@ -9,11 +9,14 @@ For each template (and, with ``--long``, the 1,200-month variant of the monthly 
 * "in-process": ``engine.convert.convert`` called in this process;
 * "engine": formualizer's own load of the converted output plus one full evaluation
   (``Workbook.from_path`` + ``evaluate_all``): the physical reference;
+* "engine process" (``--cli``): the same as a whole process that does nothing else (start Python,
+  import formualizer, load, evaluate): the floor of any command built on this engine;
 * "LibreOffice": ``soffice --headless --convert-to xlsx`` of the same output in a fresh profile set to
   recalculate on load (``tests/libreoffice.py``), one process per file, as using LibreOffice as the
   engine would cost;
 
-and the ratios LibreOffice / CLI and in-process / engine. Checks (once) that the output's cached
+and the ratios LibreOffice / CLI, LibreOffice / engine process (the best LibreOffice / CLI any
+command on this engine could reach) and in-process / engine. Checks (once) that the output's cached
 values agree with LibreOffice's recalculation, and prints the slowest imports of the convert
 command (``python -X importtime``).
 
@@ -122,12 +125,24 @@ def engine_time(path: Path) -> float:
     return time.perf_counter() - start
 
 
+# The least any Python command on this engine can take for a file: start the interpreter, import
+# formualizer, load the file and evaluate it once, nothing else (``--cli``).
+_ENGINE_ONLY = "import sys, formualizer; formualizer.Workbook.from_path(sys.argv[1]).evaluate_all()"
+
+
+def engine_process_time(path: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _ENGINE_ONLY, str(path)], check=True, timeout=900)
+    return time.perf_counter() - start
+
+
 def bench_template(template: Path, repeat: int, work: Path, cli: bool) -> dict:
     out = work / f"{template.stem}.gpu.xlsx"
     curve = CurveChoice(preset=PRESET)
     convert_times = [timed(lambda: convert(template, out, curve=curve, force=True)) for _ in range(repeat)]
     engine_times = [engine_time(out) for _ in range(repeat)]
     cli_times = [cli_run(template, work / f"{template.stem}.cli.xlsx") for _ in range(repeat)] if cli else []
+    engine_process_times = [engine_process_time(out) for _ in range(repeat)] if cli else []
     peak = cli_peak_mb(template, work / f"{template.stem}.cli.xlsx") if cli else None
     lo_dir = work / "lo"
     lo_times = []
@@ -147,6 +162,7 @@ def bench_template(template: Path, repeat: int, work: Path, cli: bool) -> dict:
         "peak_mb": peak,
         "gpu_s": med(convert_times),
         "engine_s": med(engine_times),
+        "engine_proc_s": med(engine_process_times) if engine_process_times else None,
         "lo_s": med(lo_times),
         "agree": f"{len(ours) - len(problems)}/{len(ours)}",
         "problems": problems,
@@ -159,15 +175,19 @@ def _num(value: float | None, spec: str) -> str:
 
 def print_table(rows: list[dict], repeat: int) -> None:
     head = (f"{'template':<34} {'formulas':>8} {'CLI s':>7} {'peak MB':>8} {'in-proc s':>9} {'engine s':>8} "
-            f"{'LO s':>6} {'LO/CLI':>7} {'in-proc/engine':>14} {'LO agrees':>11}")
+            f"{'eng.proc s':>10} {'LO s':>6} {'LO/CLI':>7} {'LO/eng.proc':>11} {'in-proc/engine':>14} {'LO agrees':>11}")
     print()
-    print(f"median of {repeat} runs, seconds per file (formulas = formula cells in the output file)")
+    print(f"median of {repeat} runs, seconds per file (formulas = formula cells in the output file; eng.proc = a "
+          "process that only imports formualizer, loads the output and evaluates it: the floor of any command "
+          "on this engine, and LO/eng.proc the highest LO/CLI ratio such a command can reach)")
     print(head)
     print("-" * len(head))
     for r in rows:
         lo_cli = r["lo_s"] / r["cli_s"] if r["cli_s"] else None
+        lo_floor = r["lo_s"] / r["engine_proc_s"] if r["engine_proc_s"] else None
         print(f"{r['template']:<34} {r['formulas']:>8} {_num(r['cli_s'], '.3f'):>7} {_num(r['peak_mb'], '.0f'):>8} "
-              f"{r['gpu_s']:>9.3f} {r['engine_s']:>8.3f} {r['lo_s']:>6.2f} {_num(lo_cli, '.2f'):>6}x "
+              f"{r['gpu_s']:>9.3f} {r['engine_s']:>8.3f} {_num(r['engine_proc_s'], '.3f'):>10} {r['lo_s']:>6.2f} "
+              f"{_num(lo_cli, '.2f'):>6}x {_num(lo_floor, '.2f'):>10}x "
               f"{r['gpu_s'] / r['engine_s']:>13.1f}x {r['agree']:>11}")
     for r in rows:
         for line in r["problems"][:5]:
