@@ -20,6 +20,11 @@ command on this engine could reach) and in-process / engine. Checks (once) that 
 values agree with LibreOffice's recalculation, and prints the slowest imports of the convert
 command (``python -X importtime``).
 
+Before timing processes (``--cli``) the project's own modules are compiled to bytecode, as ``make``
+does when it installs gpucredit and as a user's Python does on the first run: a Python started with
+``PYTHONDONTWRITEBYTECODE`` (this workplace's shells set it) would otherwise compile every module of
+the editable install from source in every process.
+
     python benchmarks/convert.py [--repeat 5] [--templates 'templates/*.xlsx'] [--cli] [--long]
 
 Exit status 0 (a benchmark, not a test: disagreements are printed, not fatal).
@@ -28,6 +33,7 @@ Exit status 0 (a benchmark, not a test: disagreements are printed, not fatal).
 from __future__ import annotations
 
 import argparse
+import compileall
 import importlib.metadata
 import os
 import statistics
@@ -114,6 +120,14 @@ def cli_peak_mb(template: Path, out: Path) -> float | None:
                            "--force", "--preset", PRESET], capture_output=True, text=True, timeout=900)
     lines = [line for line in done.stderr.splitlines() if line.startswith("PEAK ")]
     return float(lines[-1].split()[1]) if lines else None
+
+
+def compile_project() -> str:
+    """Compile the checkout's packages to bytecode (``__pycache__``, ignored by git); what was done."""
+    ok = all(compileall.compile_dir(ROOT / package, quiet=1) for package in ("engine", "models"))
+    setting = "set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "not set"
+    return (f"engine/ and models/ compiled{'' if ok else ' (some modules failed)'} before timing processes "
+            f"(PYTHONDONTWRITEBYTECODE {setting})")
 
 
 def engine_time(path: Path) -> float:
@@ -234,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in machine_lines():
         print(line)
     print(f"preset:   {PRESET}; repeat {args.repeat}")
+    if args.cli:
+        print(f"bytecode: {compile_project()}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="gpucredit-bench-") as tmp:
         if args.long:
