@@ -10,7 +10,7 @@ from lxml import etree
 from engine.formula.evaluate import Evaluation
 from engine.formula.support import check_values
 from engine.values import CellValue
-from engine.xlsx.package import Package, m
+from engine.xlsx.package import Package, child, m
 from engine.xlsx.sheet import array_members, set_cached_value, sheet_of
 
 
@@ -36,13 +36,13 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
     formulas: dict[tuple[str, int, int], str] = {}
     total = 0
     kept = keep or set()
-    v_tag = m("v")
+    v_tag, f_tag = m("v"), m("f")
 
     def written(key: tuple[str, int, int], c_el: etree._Element | None) -> bool:
         """Whether the cell needs its value written: not kept, and not already holding it."""
         if key in kept:
             return False
-        return key not in skip or c_el is None or c_el.find(v_tag) is None
+        return key not in skip or c_el is None or child(c_el, v_tag) is None
 
     done = written_sheets or {}
     for entry in package.sheets():
@@ -58,7 +58,8 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
         for row, col, c_el in cells:
             key = (name, row, col)
             values[key] = evaluation.get(name, row, col)
-            formulas[key] = c_el.findtext(m("f")) or ""
+            f_el = child(c_el, f_tag)
+            formulas[key] = (f_el.text if f_el is not None else None) or ""
         members = [(row, col) for row, col in array_members(sheet) if written((name, row, col), sheet.cell(row, col))]
         for row, col in members:
             values[(name, row, col)] = evaluation.get(name, row, col)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from lxml import etree
 
 from engine.formula.environment import CLOCK, Environment, clock_of, environment_calls, reads_only_environment
 from engine.formula.formula_texts import FormulaTexts, Quotes
@@ -64,8 +68,10 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
       one cell shows the first value (``INDEX((expr),1,1)``), a range repeats a single value, row
       or column and fills the rest with ``#N/A`` (``GPUCREDIT.FIT``).
 
-    A sheet that needs none of this is given to the engine as the file has it; one that does is
-    edited on a copy of its tree, and :attr:`EngineCopy.parts` holds the copy's bytes.
+    A sheet that needs none of this is given to the engine as the file has it. One that only needs
+    other formula texts is serialised with them lent to its tree (put back at once); one that needs
+    cells emptied, held or expanded is edited on a copy of its tree. :attr:`EngineCopy.parts` holds
+    the edited sheets' bytes.
     """
     names = Names(package)
     texts = FormulaTexts(package)
@@ -97,13 +103,15 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
                     environment.frozen.add((entry.name, row, col))
             _apply(sheet, _rewrites(sheet, entry.name, names, candidate, texts, quotes))
             parts[entry.part] = serialise_xml(sheet.root)
-        elif rewrites := _rewrites(sheet, entry.name, names, candidate, texts, quotes):
-            sheet = SheetXml(copy.deepcopy(sheet.root))
-            _apply(sheet, rewrites)
-            parts[entry.part] = serialise_xml(sheet.root)
-        unsupported.update(unsupported_in_sheet(sheet, entry.name, lacking))
-        if named is not None:
-            _collect_name_users(sheet, entry.name, named, users)
+            rewrites = {}
+        else:
+            rewrites = _rewrites(sheet, entry.name, names, candidate, texts, quotes)
+        with _rewritten(sheet, rewrites):  # only formula texts change: lent the package's tree, not a copy
+            if rewrites:
+                parts[entry.part] = serialise_xml(sheet.root)
+            unsupported.update(unsupported_in_sheet(sheet, entry.name, lacking))
+            if named is not None:
+                _collect_name_users(sheet, entry.name, named, users)
     name_users = tuple((area, frozenset(cells)) for name, cells in users.items() for area in areas[name])
     return EngineCopy(bool(parts), unsupported, name_users, parts, environment, quotes)
 
@@ -128,6 +136,25 @@ def _apply(sheet: SheetXml, rewrites: dict[tuple[int, int], str]) -> None:
         text = rewrites.get((row, col))
         if text is not None:
             f_el.text = text
+
+
+@contextmanager
+def _rewritten(sheet: SheetXml, rewrites: dict[tuple[int, int], str]) -> Iterator[None]:
+    """Inside the block, the sheet's formulas carry ``rewrites``; on leaving, their own text again.
+
+    The package's tree is only read by the steps that follow: lending it costs less than copying the
+    tree and indexing the copy (a third of preparing the 120-month template)."""
+    lent: list[tuple[etree._Element, str | None]] = []
+    try:
+        for row, col, _c, f_el in sheet.formulas():
+            text = rewrites.get((row, col))
+            if text is not None:
+                lent.append((f_el, f_el.text))
+                f_el.text = text
+        yield
+    finally:
+        for f_el, own in lent:
+            f_el.text = own
 
 
 def _collect_name_users(sheet: SheetXml, sheet_name: str, named: re.Pattern[str],

@@ -16,7 +16,7 @@ from lxml import etree
 
 from engine.errors import ReconciliationError
 from engine.formula.support import called_functions
-from engine.xlsx.package import REL_CALC_CHAIN, REL_SHARED_STRINGS, Package, m
+from engine.xlsx.package import REL_CALC_CHAIN, REL_SHARED_STRINGS, Package, child, m
 from engine.formula.evaluate import Evaluation
 from engine.refs import quote_sheet
 from engine.xlsx.sheet import array_members, sheet_of
@@ -128,12 +128,13 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
     reproduced: set[tuple[str, int, int]] = set()
     entries = [(entry, sheet_of(package, entry.part)) for entry in package.sheets() if package.has(entry.part)]
     keys: set[tuple[str, int, int]] = set()
+    v_tag, f_tag = m("v"), m("f")
     for entry, sheet in entries:
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
         cells += [(row, col, c_el) for row, col in array_members(sheet)
                   if (c_el := sheet.cell(row, col)) is not None]
         for row, col, c_el in cells:
-            v_el = c_el.find(m("v"))
+            v_el = child(c_el, v_tag)
             if v_el is None or (v_el.text is None and c_el.get("t") not in ("str", "inlineStr")):
                 continue
             cached = _cached(c_el.get("t", "n"), v_el.text or "", strings)
@@ -149,7 +150,7 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
                 computed = evaluation.get(*key)
             checked += 1
             keys.add(key)
-            formula_cells += c_el.find(m("f")) is not None
+            formula_cells += child(c_el, f_tag) is not None
             if same(cached, computed):
                 reproduced.add(key)
                 continue

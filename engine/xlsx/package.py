@@ -52,6 +52,14 @@ def drop(el: etree._Element, *names: str) -> None:
             del el.attrib[name]
 
 
+def child(el: etree._Element, tag: str) -> etree._Element | None:
+    """The first child of ``el`` named ``tag`` (Clark name): ``el.find(tag)`` in half the time, for the
+    loops over every cell of a sheet (``find`` parses its argument as a path on each call)."""
+    for found in el.iterchildren(tag):
+        return found
+    return None
+
+
 def formula_of(c_el: etree._Element) -> etree._Element:
     """The ``<f>`` of a formula cell (callers pass cells from ``SheetXml.formula_cells``)."""
     f_el = c_el.find(_F)
