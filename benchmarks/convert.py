@@ -8,7 +8,8 @@ For each template (and, with ``--long``, the 1,200-month variant of the monthly 
   process (start, imports, convert, write), with its peak memory (``--cli``);
 * "in-process": ``engine.convert.convert`` called in this process;
 * "engine": formualizer's own load of the converted output plus one full evaluation
-  (``Workbook.from_path`` + ``evaluate_all``): the physical reference;
+  (``Workbook.from_path`` + ``evaluate_all``, configured as gpucredit configures it): the physical
+  reference;
 * "engine process" (``--cli``): the same as a whole process that does nothing else (start Python,
   import formualizer, load, evaluate): the floor of any command built on this engine;
 * "LibreOffice": ``soffice --headless --convert-to xlsx`` of the same output in a fresh profile set to
@@ -52,6 +53,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from libreoffice import cached_values, compare, recalculate, soffice_path  # noqa: E402
 
 from engine.convert import CurveChoice, convert  # noqa: E402
+from engine.formula.evaluate import PARALLEL  # noqa: E402
 
 PRESET = "h100-stress"
 
@@ -130,23 +132,30 @@ def compile_project() -> str:
             f"(PYTHONDONTWRITEBYTECODE {setting})")
 
 
+# The engine as gpucredit configures it (parallel evaluation only on more than two cores:
+# engine.formula.evaluate.PARALLEL), so the reference is the same engine doing the same work.
+_ENGINE_ONLY = ("import sys, formualizer as fz\n"
+                "config = fz.EvaluationConfig()\n"
+                "config.enable_parallel = sys.argv[2] == '1'\n"
+                "fz.Workbook.from_path(sys.argv[1], config=fz.WorkbookConfig(eval_config=config)).evaluate_all()\n")
+
+
 def engine_time(path: Path) -> float:
-    import formualizer
+    import formualizer as fz
 
     start = time.perf_counter()
-    book = formualizer.Workbook.from_path(str(path))
-    book.evaluate_all()
+    config = fz.EvaluationConfig()
+    config.enable_parallel = PARALLEL
+    fz.Workbook.from_path(str(path), config=fz.WorkbookConfig(eval_config=config)).evaluate_all()
     return time.perf_counter() - start
 
 
-# The least any Python command on this engine can take for a file: start the interpreter, import
-# formualizer, load the file and evaluate it once, nothing else (``--cli``).
-_ENGINE_ONLY = "import sys, formualizer; formualizer.Workbook.from_path(sys.argv[1]).evaluate_all()"
-
-
 def engine_process_time(path: Path) -> float:
+    """The least any Python command on this engine can take for a file: start the interpreter, import
+    formualizer, load the file and evaluate it once, nothing else (``--cli``)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", _ENGINE_ONLY, str(path)], check=True, timeout=900)
+    subprocess.run([sys.executable, "-c", _ENGINE_ONLY, str(path), "1" if PARALLEL else "0"], check=True,
+                   timeout=900)
     return time.perf_counter() - start
 
 
