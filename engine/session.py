@@ -186,7 +186,7 @@ class ModelSession:
             # A rent cell inside an array formula: the split array is given to a fresh engine copy of the
             # patched package rather than mirrored cell by cell.
             package.write_xml(patch.curve_part, patch.curve_sheet.to_root())
-            engine = evaluate(package.to_bytes(), path=path, date1904=source.date1904,
+            engine = evaluate(package.to_bytes(compress=False), path=path, date1904=source.date1904,
                               time_limit_s=limits.max_eval_seconds)
         else:
             engine.add_sheet(SHEET_NAME, {key: (kind, content)

@@ -62,7 +62,7 @@ def strip_iterate(data: bytes) -> bytes:
         return data
     del calc.attrib["iterate"]
     copy.write_xml(copy.workbook_part(), workbook)
-    return copy.to_bytes()
+    return copy.to_bytes(compress=False)  # read by the engine only
 
 
 def circular_cells(book: Any, package: Package) -> list[Key]:

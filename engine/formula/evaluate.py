@@ -320,7 +320,7 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     settings = iteration_settings(package)
     prepared = prepare_engine_copy(package, date1904=date1904)
     if prepared.changed:
-        data = package.to_bytes(replace=prepared.parts)
+        data = package.to_bytes(replace=prepared.parts, compress=False)  # read once, in memory
     unsupported = prepared.unsupported
     try:
         book = _load(data, date1904, settings, iterate=True, clock=prepared.environment.clock)

@@ -194,8 +194,10 @@ class Package:
     def changed_parts(self) -> set[str]:
         return set(self._changed)
 
-    def to_bytes(self, replace: dict[str, bytes] | None = None) -> bytes:
-        """The package as a zip; ``replace`` gives other bytes for some parts (the package is unchanged)."""
+    def to_bytes(self, replace: dict[str, bytes] | None = None, *, compress: bool = True) -> bytes:
+        """The package as a zip; ``replace`` gives other bytes for some parts (the package is unchanged).
+        ``compress=False`` stores every part as it is: for a copy only read in memory (the engine's),
+        where compressing costs more than reading the larger zip."""
         other = replace or {}
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -208,6 +210,8 @@ class Package:
                 else:
                     out = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                     out.compress_type = zipfile.ZIP_DEFLATED
+                if not compress:
+                    out.compress_type = zipfile.ZIP_STORED
                 zf.writestr(out, other[name] if name in other else self.read(name))
         return buf.getvalue()
 
