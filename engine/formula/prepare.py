@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.formula.environment import CLOCK, Environment, clock_of, environment_calls, reads_only_environment
+from engine.formula.environment import (
+    CLOCK,
+    FUNCTIONS,
+    Environment,
+    clock_of,
+    environment_calls,
+    reads_only_environment,
+)
 from engine.formula.formula_texts import FormulaTexts, Quotes
 from engine.formula.functions import ELEMENTWISE, PREFIX
 from engine.formula.lambdas import unroll_lambdas
@@ -50,7 +57,7 @@ _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 _LAMBDA = re.compile(r"LAMBDA\(", re.IGNORECASE)
 _ELEMENTWISE_CALL = re.compile(r"\b(?:" + "|".join(ELEMENTWISE) + r")\(", re.IGNORECASE)
 _FORMULATEXT = re.compile(r"FORMULATEXT\(", re.IGNORECASE)
-_ENVIRONMENT_MENTION = re.compile(rb"(?i)\b(CELL|INFO|NOW|TODAY|RAND|RANDBETWEEN)\(")
+_ENVIRONMENT_CALLS = tuple(sorted(name.encode() + b"(" for name in FUNCTIONS))
 
 
 def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCopy:
@@ -89,7 +96,7 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
     sheets = [(entry, raw, sheet_of(package, entry.part)) for entry in package.sheets()
               if package.has(entry.part) and b"<f" in (raw := package.read(entry.part))]
     for entry, raw, sheet in sheets:
-        if _ENVIRONMENT_MENTION.search(raw):
+        if _mentions_environment(raw):
             _find_environment(sheet, entry.name, environment, date1904)
     for entry, raw, sheet in sheets:
         freezing = _frozen(sheet, entry.name, environment)
@@ -114,6 +121,14 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
                 _collect_name_users(sheet, entry.name, named, users)
     name_users = tuple((area, frozenset(cells)) for name, cells in users.items() for area in areas[name])
     return EngineCopy(bool(parts), unsupported, name_users, parts, environment, quotes)
+
+
+def _mentions_environment(raw: bytes) -> bool:
+    """Whether a sheet part may call one of the environment functions: a quick gate before the search
+    formula by formula (it may say yes for a label; a case-insensitive regex over the part's bytes took
+    70 ms on the 1,200-month variant, this 9 ms)."""
+    upper = raw.upper()
+    return any(call in upper for call in _ENVIRONMENT_CALLS)
 
 
 def _members_holding_values(sheet: SheetXml) -> bool:

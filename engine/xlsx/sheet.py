@@ -304,7 +304,8 @@ class NewSheet:
                 else:
                     kind_attr, cached = _cached_text(values(row, col))
                     type_attr = "" if kind_attr is None else f' t="{kind_attr}"'
-                    out.append(f'<c r="{ref}"{type_attr}{style_attr}><f>{formula}</f><v>{xml_text(cached)}</v></c>')
+                    cached = xml_text(cached) if kind_attr in ("str", "e") else cached  # a number or a boolean as it is
+                    out.append(f'<c r="{ref}"{type_attr}{style_attr}><f>{formula}</f><v>{cached}</v></c>')
             else:
                 out.append(_constant_xml(ref, style_attr, content))  # type: ignore[arg-type]
         if current:
