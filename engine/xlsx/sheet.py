@@ -223,15 +223,22 @@ def _write_constant(c_el: etree._Element, value: CellValue) -> None:
 
 
 def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
-    """Write the cached result of a formula cell (keeps its ``<f>``)."""
-    for v_el in list(c_el.iterchildren(_V)):
-        c_el.remove(v_el)
+    """Write the cached result of a formula cell (keeps its ``<f>``); the cell's ``<v>`` is reused where it
+    has one (in its place, before any ``<extLst>``), else added."""
     kind, text = _cached_text(value)
     if kind is None:
         drop(c_el, "t")
     else:
         c_el.set("t", kind)
-    v_el = etree.SubElement(c_el, _V)
+    found = list(c_el.iterchildren(_V))
+    if found:
+        v_el = found[0]
+        for extra in found[1:]:
+            c_el.remove(extra)
+        if v_el.attrib:
+            v_el.attrib.clear()
+    else:
+        v_el = etree.SubElement(c_el, _V)
     v_el.text = text
     if kind == "str" and text != text.strip():  # Excel trims the text of an element that does not say preserve
         v_el.set(XML_SPACE, "preserve")
