@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.errors import ParameterError
 from engine.refs import CellRef, column_letter
-from engine.xlsx.sheet import NewSheet
+from engine.xlsx.new_sheet import NewSheet
 from engine.values import CellValue, date_to_serial
 from models.curves import Contract, CurveParams, RentMode
 from models.periods import PeriodGrid, month_index, month_start

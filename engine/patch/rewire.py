@@ -12,7 +12,8 @@ from engine.xlsx.package import Package
 from engine.xlsx.workbook import add_sheet, styles_part
 from engine.template.profile import TemplateProfile
 from engine.refs import CellRef
-from engine.xlsx.sheet import NewSheet, SheetXml, array_covering, array_ranges, expand_shared_formula, sheet_of, split_array_formula
+from engine.xlsx.new_sheet import NewSheet
+from engine.xlsx.sheet import SheetXml, array_covering, array_ranges, expand_shared_formula, sheet_of, split_array_formula
 from engine.xlsx.styles import StyleBook, StyleSpec
 from engine.values import CellValue
 from models.curves import Contract, CurveParams, RentMode

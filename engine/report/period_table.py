@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.refs import CellRef, column_letter
 from engine.report.metric_table import Ranges
-from engine.xlsx.sheet import NewSheet
+from engine.xlsx.new_sheet import NewSheet
 from models.credit import BREACH_TOLERANCE, DIFFER_TOLERANCE, CreditInputs
 
 HEADER_ROW = 58  # below the charts; data from the next row

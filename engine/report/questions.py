@@ -15,7 +15,8 @@ from lxml import etree
 
 from engine.xlsx.charts import LineChart, Series, add_charts
 from engine.xlsx.package import Package, m
-from engine.xlsx.sheet import NewSheet, insert_in_order, sheet_of
+from engine.xlsx.new_sheet import NewSheet
+from engine.xlsx.sheet import insert_in_order, sheet_of
 from engine.xlsx.workbook import add_sheet
 
 SENSITIVITY_SHEET = "Sensitivity"

@@ -18,7 +18,7 @@ from engine.refs import column_letter
 from engine.values import date_to_serial
 from engine.xlsx.charts import LineChart, Series, add_charts
 from engine.xlsx.package import Package
-from engine.xlsx.sheet import NewSheet
+from engine.xlsx.new_sheet import NewSheet
 from engine.xlsx.workbook import add_sheet
 
 SHEET = "Stress"

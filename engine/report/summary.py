@@ -17,7 +17,8 @@ from engine.formula.evaluate import Evaluation
 from engine.refs import CellRef, column_letter
 from engine.report.metric_table import METRICS, Metric, Unit, missing, none_text, shown, unit_label
 from engine.report.period_table import HEADER_ROW, STATES, PeriodLayout, StateCells, layout_for, write_table
-from engine.xlsx.sheet import NewSheet, sheet_of
+from engine.xlsx.new_sheet import NewSheet
+from engine.xlsx.sheet import sheet_of
 from engine.values import date_to_serial
 from engine.xlsx.charts import LineChart, Series, add_charts
 from engine.xlsx.package import Package

@@ -12,6 +12,7 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable
+from xml.parsers import expat
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -85,9 +86,24 @@ def xml_attribute(text: str) -> str:
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse one part; refuses DTDs (no OOXML part has one; they carry XML bombs)."""
+    _refuse_dtd(data)
+    return etree.fromstring(data, _PARSER)
+
+
+def _refuse_dtd(data: bytes) -> None:
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
         raise ValueError("XML part declares a DTD or entities, which workbooks never need")
-    return etree.fromstring(data, _PARSER)
+
+
+def check_well_formed(data: bytes) -> None:
+    """Raise ``ValueError`` unless ``data`` is well-formed XML without a DTD (checked by expat, which
+    builds no tree)."""
+    _refuse_dtd(data)
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise ValueError(f"malformed XML: {exc}") from exc
 
 
 def serialise_xml(root: etree._Element) -> bytes:

@@ -1,14 +1,13 @@
-"""Cell-level edits inside one worksheet part: formulas, cached values, styles, new sheets."""
+"""Cell-level edits inside one worksheet part: formulas, cached values, styles (new sheets:
+:mod:`engine.xlsx.new_sheet`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-
+from collections.abc import Iterator
 
 from lxml import etree
 
-from engine.xlsx.package import NS_MAIN, NS_R, Package, drop, formula_of, m, parse_xml, xml_attribute, xml_text
+from engine.xlsx.package import Package, drop, formula_of, m
 from engine.refs import column_letter, parse_cell
 from engine.values import CellValue, ExcelError
 from engine.xlsx.shared import expand_shared_formula as expand_shared_formula
@@ -213,7 +212,7 @@ def _write_constant(c_el: etree._Element, value: CellValue) -> None:
         c_el.set("t", "b")
         etree.SubElement(c_el, m("v")).text = "1" if value else "0"
     elif isinstance(value, (int, float)):
-        etree.SubElement(c_el, m("v")).text = _number_text(float(value))
+        etree.SubElement(c_el, m("v")).text = number_text(float(value))
     elif isinstance(value, str):
         c_el.set("t", "inlineStr")
         t_el = etree.SubElement(etree.SubElement(c_el, m("is")), m("t"))
@@ -225,7 +224,7 @@ def _write_constant(c_el: etree._Element, value: CellValue) -> None:
 def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
     """Write the cached result of a formula cell (keeps its ``<f>``); the cell's ``<v>`` is reused where it
     has one (in its place, before any ``<extLst>``), else added."""
-    kind, text = _cached_text(value)
+    kind, text = cached_text(value)
     if kind is None:
         drop(c_el, "t")
     else:
@@ -247,7 +246,7 @@ def set_cached_value(c_el: etree._Element, value: CellValue) -> None:
 _V = m("v")
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("a cell cannot hold NaN or infinity")
     if value.is_integer() and abs(value) < 1e15:
@@ -255,104 +254,17 @@ def _number_text(value: float) -> str:
     return repr(value)
 
 
-@dataclass
-class NewSheet:
-    """A worksheet built from scratch (the GPU_Curve sheet)."""
-
-    cells: dict[tuple[int, int], tuple[str, object, int | None]] = field(default_factory=dict)
-    col_widths: dict[int, float] = field(default_factory=dict)
-    freeze_row: int = 0
-    tab_color: str | None = None
-    fit_to_width: bool = False  # print landscape, one page wide
-    print_scale: int | None = None  # print landscape at this percentage (instead of fit_to_width)
-    page_break_after_col: int | None = None  # a manual page break right of this column (1-based)
-
-    def value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
-        self.cells[(row, col)] = ("value", value, style)
-
-    def formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
-        self.cells[(row, col)] = ("formula", formula, style)
-
-    def to_root(self, values: Callable[[int, int], CellValue] | None = None) -> etree._Element:
-        """The worksheet XML; with ``values``, every formula cell carries ``values(row, col)`` as its
-        cached value. Written as text in one pass (rows and cells in order) and parsed once."""
-        out = [f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">']
-        if self.tab_color or self.fit_to_width:
-            out.append("<sheetPr>")
-            if self.tab_color:
-                out.append(f'<tabColor rgb={xml_attribute(self.tab_color)}/>')
-            if self.fit_to_width:
-                out.append('<pageSetUpPr fitToPage="1"/>')
-            out.append("</sheetPr>")
-        out.append('<sheetViews><sheetView workbookViewId="0">')
-        if self.freeze_row:
-            out.append(f'<pane ySplit="{self.freeze_row}" topLeftCell="A{self.freeze_row + 1}" activePane="bottomLeft" '
-                       'state="frozen"/>')
-        out.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
-        if self.col_widths:
-            out.append("<cols>")
-            out.extend(f'<col min="{col}" max="{col}" width="{width:g}" customWidth="1"/>'
-                       for col, width in sorted(self.col_widths.items()))
-            out.append("</cols>")
-        out.append("<sheetData>")
-        current = 0
-        for (row, col), (kind, content, style) in sorted(self.cells.items()):
-            if row != current:
-                out.append("</row>" if current else "")
-                out.append(f'<row r="{row}">')
-                current = row
-            style_attr = "" if style is None else f' s="{style}"'
-            ref = f"{column_letter(col)}{row}"
-            if kind == "formula":
-                text = str(content)
-                formula = xml_text(text[1:] if text.startswith("=") else text)
-                if values is None:
-                    out.append(f'<c r="{ref}"{style_attr}><f>{formula}</f></c>')
-                else:
-                    kind_attr, cached = _cached_text(values(row, col))
-                    type_attr = "" if kind_attr is None else f' t="{kind_attr}"'
-                    cached = xml_text(cached) if kind_attr in ("str", "e") else cached  # a number or a boolean as it is
-                    out.append(f'<c r="{ref}"{type_attr}{style_attr}><f>{formula}</f><v>{cached}</v></c>')
-            else:
-                out.append(_constant_xml(ref, style_attr, content))  # type: ignore[arg-type]
-        if current:
-            out.append("</row>")
-        out.append('</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-                   'footer="0.3"/>')
-        if self.fit_to_width:
-            out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
-        elif self.print_scale is not None:
-            out.append(f'<pageSetup orientation="landscape" scale="{self.print_scale}"/>')
-        if self.page_break_after_col is not None:
-            out.append(f'<colBreaks count="1" manualBreakCount="1"><brk id="{self.page_break_after_col}" max="1048575" '
-                       'man="1"/></colBreaks>')
-        out.append("</worksheet>")
-        return parse_xml("".join(out).encode())
-
-
-def _cached_text(value: CellValue) -> tuple[str | None, str]:
+def cached_text(value: CellValue) -> tuple[str | None, str]:
     """A formula result as a cell stores it: its type attribute (None: a number) and its text."""
     if isinstance(value, bool):
         return "b", "1" if value else "0"
     if isinstance(value, (int, float)):
-        return None, _number_text(float(value))
+        return None, number_text(float(value))
     if isinstance(value, ExcelError):
         return "e", value.code
     if isinstance(value, str):
         return "str", value
     return None, "0"  # an empty result: Excel caches a formula pointing at a blank cell as 0
-
-
-def _constant_xml(ref: str, style_attr: str, value: CellValue) -> str:
-    """A constant cell as text; the same content :func:`_write_constant` gives an element."""
-    if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"{style_attr}><v>{"1" if value else "0"}</v></c>'
-    if isinstance(value, (int, float)):
-        return f'<c r="{ref}"{style_attr}><v>{_number_text(float(value))}</v></c>'
-    if isinstance(value, str):
-        space = ' xml:space="preserve"' if value != value.strip() else ""
-        return f'<c r="{ref}" t="inlineStr"{style_attr}><is><t{space}>{xml_text(value)}</t></is></c>'
-    return f'<c r="{ref}"{style_attr}/>'
 
 
 def array_members(sheet: SheetXml) -> list[tuple[int, int]]:

@@ -171,3 +171,35 @@ def test_chart_text_with_quotes_and_markup_stays_well_formed():
     drawing = next(n for n in package.names() if n.startswith("xl/drawings/drawing"))
     names_in_drawing = [el.get("name") for el in etree.fromstring(package.read(drawing)).iter("{*}cNvPr")]
     assert names_in_drawing == ['Coverage "after" <R&D>']
+
+
+@pytest.mark.parametrize("frozen", [0, 3])
+def test_a_new_sheet_written_as_bytes_is_what_its_tree_serialises_to(frozen):
+    # to_xml skips building the tree for a sheet nothing edits afterwards (GPU_Curve); the bytes must
+    # be lxml's own serialisation of to_root's tree, whatever the cells hold
+    from engine.xlsx.package import serialise_xml
+    from engine.xlsx.new_sheet import NewSheet
+
+    sheet = NewSheet(freeze_row=frozen, tab_color="FF2F75B5", col_widths={1: 12.5, 3: 9})
+    sheet.value(1, 1, "Curve <inputs> & notes", 2)
+    sheet.value(1, 2, "  padded  ")
+    sheet.value(2, 1, 1.25)
+    sheet.value(2, 2, True)
+    sheet.value(2, 3, None)
+    results = {(3, 1): 2.5e-7, (3, 2): "", (3, 3): ' "quoted" <b> ', (4, 1): False, (4, 2): ExcelError("#DIV/0!"),
+               (4, 3): None, (4, 4): 12345678901234567.0}
+    for (row, col) in results:
+        sheet.formula(row, col, f'=IF(A2>1,"a<b",A2&"&")+{row}', 5)
+    made = sheet.to_xml(values=lambda row, col: results[(row, col)])
+    assert made == serialise_xml(sheet.to_root(values=lambda row, col: results[(row, col)]))
+    assert NewSheet().to_xml() == serialise_xml(NewSheet().to_root())  # an empty sheet: <sheetData/>
+    assert b'<v>0.00000025</v>' not in made and b"<v>2.5e-07</v>" in made  # numbers as Python repr writes them
+
+
+def test_a_new_sheet_refuses_text_that_is_not_xml():
+    from engine.xlsx.new_sheet import NewSheet
+
+    sheet = NewSheet()
+    sheet.value(1, 1, "a control character \x01 is not XML")
+    with pytest.raises(ValueError, match="malformed XML"):
+        sheet.to_xml()
