@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -18,8 +18,9 @@ from engine.formula.evaluate import Evaluation
 from engine.report.metric_table import METRICS, json_value, measure, unit_label
 from engine.report.metrics import Security, StateLines, read_lines
 from engine.report.period_table import StateCells, links
-from engine.report.summary import HEADLINE_ROW, SHEET, build_summary, finish_summary, live_problems
+from engine.report.summary import HEADLINE_ROW, SHEET, build_summary, finish_summary, live_problems, write_summary
 from engine.template.profile import TemplateProfile
+from engine.xlsx.new_sheet import NewSheet
 from engine.xlsx.package import Package
 from models.credit import CreditInputs, CreditMetrics, period_dscr
 from models.periods import PeriodGrid
@@ -88,10 +89,15 @@ class CreditReport:
         return dict(self._layout.cells)
 
     @property
-    def summary_part(self) -> str:
-        """The Credit_Summary part (after :meth:`add_summary`)."""
+    def summary_sheet(self) -> NewSheet:
+        """Credit_Summary's cells (after :meth:`add_summary`), where answer blocks go before it is written."""
         assert self._layout is not None, "add_summary first"
-        return str(self._layout.part)
+        return cast(NewSheet, self._layout.sheet)
+
+    def write_summary(self, package: Package, after: Evaluation) -> int:
+        """Write Credit_Summary with its values (after :meth:`finish`); returns its formula count."""
+        assert self._layout is not None, "add_summary first"
+        return write_summary(package, self._layout, after)
 
     @property
     def collateral_shown(self) -> bool:

@@ -16,7 +16,7 @@ from lxml import etree
 from engine.xlsx.charts import LineChart, Series, add_charts
 from engine.xlsx.package import Package, m
 from engine.xlsx.new_sheet import NewSheet
-from engine.xlsx.sheet import insert_in_order, sheet_of
+from engine.xlsx.sheet import insert_in_order
 from engine.xlsx.workbook import add_sheet
 
 SENSITIVITY_SHEET = "Sensitivity"
@@ -34,25 +34,23 @@ class Block:
     note: str = ""
 
 
-def add_blocks(package: Package, part: str, blocks: list[Block], styles: dict[str, int], *, top: int = 5) -> None:
-    """Write ``blocks`` one under another on the sheet ``part`` from row ``top``, column O."""
-    sheet = sheet_of(package, part)
+def add_blocks(sheet: NewSheet, blocks: list[Block], styles: dict[str, int], *, top: int = 5) -> None:
+    """Write ``blocks`` one under another on ``sheet`` (Credit_Summary's cells) from row ``top``, column O."""
     row = top
     for block in blocks:
-        sheet.set_value(row, BLOCK_COLUMN, block.title, styles["header"])
+        sheet.value(row, BLOCK_COLUMN, block.title, styles["header"])
         row += 1
         for offset, text in enumerate(block.header):
-            sheet.set_value(row, BLOCK_COLUMN + offset, text, styles["header"])
+            sheet.value(row, BLOCK_COLUMN + offset, text, styles["header"])
         for values in block.rows:
             row += 1
             for offset, value in enumerate(values):
                 style = styles["label"] if offset == 0 else styles["num"]
-                sheet.set_value(row, BLOCK_COLUMN + offset, _cell_value(value), style)
+                sheet.value(row, BLOCK_COLUMN + offset, _cell_value(value), style)
         if block.note:
             row += 1
-            sheet.set_value(row, BLOCK_COLUMN, block.note, styles["note"])
+            sheet.value(row, BLOCK_COLUMN, block.note, styles["note"])
         row += 2
-    package.write_xml(part, sheet.root)
 
 
 def add_sensitivity_sheet(package: Package, *, metric: str, axes: tuple[tuple[str, tuple[float, ...]], ...],

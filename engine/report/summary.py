@@ -18,9 +18,8 @@ from engine.refs import CellRef, column_letter
 from engine.report.metric_table import METRICS, Metric, Unit, missing, none_text, shown, unit_label
 from engine.report.period_table import HEADER_ROW, STATES, PeriodLayout, StateCells, layout_for, write_table
 from engine.xlsx.new_sheet import NewSheet
-from engine.xlsx.sheet import sheet_of
 from engine.values import date_to_serial
-from engine.xlsx.charts import LineChart, Series, add_charts
+from engine.xlsx.charts import LineChart, Series, add_drawing
 from engine.xlsx.package import Package
 from engine.xlsx.workbook import add_sheet
 from models.credit import CreditInputs, CreditMetrics
@@ -47,6 +46,8 @@ class SummaryLayout:
     ends: tuple[dt.date, ...]
     cells: dict[tuple[int, int], tuple[str, object]]  # what the sheet holds, to load into the engine
     end_serials: tuple[float, ...]
+    # the sheet itself, finished by finish_summary and the answer blocks, written once by write_summary
+    sheet: NewSheet
 
 
 def build_summary(
@@ -108,10 +109,11 @@ def build_summary(
     ends = [date_to_serial(d, date1904=date1904) for d in before.period_ends]
     write_table(sheet, table, ends=ends, cells=cells, covenants=cov_cells, money=money,
                 own_dscr=before.template_dscr is not None, styles=styles)
-    part = add_sheet(package, sheet.to_root(), SHEET)
+    part = add_sheet(package, NewSheet().to_root(), SHEET)  # its content: write_summary, once it is known
     return SummaryLayout(part=part, rows=rows, computed=tuple(computed), covenant_row=covenant_row, table=table,
                          money=money, ends=before.period_ends, end_serials=tuple(ends),
-                         cells={key: (kind, content) for key, (kind, content, _style) in sheet.cells.items()})
+                         cells={key: (kind, content) for key, (kind, content, _style) in sheet.cells.items()},
+                         sheet=sheet)
 
 
 def headline_formula(rows: dict[str, int], covenant_row: int, frequency_months: int) -> str:
@@ -151,15 +153,23 @@ def metric_cell(metric: Metric, metrics: CreditMetrics, date1904: bool) -> float
 
 def finish_summary(package: Package, layout: SummaryLayout, *, after: Evaluation, metrics_after: CreditMetrics,
                    styles: dict[str, int], date1904: bool) -> None:
-    """Write the gpucredit-computed "after" values and draw the charts (over the evaluated table)."""
-    sheet = sheet_of(package, layout.part)
+    """Put the gpucredit-computed "after" values on the sheet and draw the charts (over the evaluated
+    table); the sheet is written by :func:`write_summary`."""
+    sheet = layout.sheet
     by_key = {m.key: m for m in METRICS}
     for key in layout.computed:
         metric = by_key[key]
-        sheet.set_value(layout.rows[key], 4, metric_cell(metric, metrics_after, date1904),
-                        styles.get(STYLE.get(metric.unit, "")))
-    add_charts(package, layout.part, sheet.root, _charts(layout, after))
-    package.write_xml(layout.part, sheet.root)
+        sheet.value(layout.rows[key], 4, metric_cell(metric, metrics_after, date1904),
+                    styles.get(STYLE.get(metric.unit, "")))
+    sheet.drawing_rel, _charts_added = add_drawing(package, layout.part, _charts(layout, after))
+
+
+def write_summary(package: Package, layout: SummaryLayout, after: Evaluation) -> int:
+    """Write Credit_Summary into its part, every formula with its value in ``after``, as bytes: nothing
+    edits it afterwards, and its tree would be the largest after the model's (28 MB on the 1,200-month
+    variant). Returns the number of formula cells written."""
+    package.write(layout.part, layout.sheet.to_xml(values=lambda row, col: after.get(SHEET, row, col)))
+    return layout.sheet.formula_count
 
 
 def live_problems(ev: Evaluation, layout: SummaryLayout, metrics: dict[str, CreditMetrics], date1904: bool) -> list[str]:

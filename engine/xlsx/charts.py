@@ -54,6 +54,16 @@ def add_charts(package: Package, sheet_part: str, sheet_root: etree._Element, ch
 
     The sheet root gets its ``<drawing>`` element; the caller writes the sheet part.
     """
+    rel_id, names = add_drawing(package, sheet_part, charts)
+    element = etree.Element(m("drawing"))
+    element.set(f"{{{NS_R}}}id", rel_id)
+    insert_in_order(sheet_root, element)
+    return names
+
+
+def add_drawing(package: Package, sheet_part: str, charts: list[LineChart]) -> tuple[str, list[str]]:
+    """Add a drawing with ``charts`` for the sheet ``sheet_part``: the relationship id its ``<drawing>``
+    element names (written by the caller), and the chart part names."""
     drawing = package.new_part_name("xl/drawings/drawing{}.xml")
     package.write(drawing, b"<wsDr/>")  # reserve the name while the charts are named
     anchors = []
@@ -69,11 +79,7 @@ def add_charts(package: Package, sheet_part: str, sheet_root: etree._Element, ch
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xdr:wsDr xmlns:xdr="{NS_XDR}" '
         f'xmlns:a="{NS_A}">' + "".join(anchors) + "</xdr:wsDr>").encode())
     package.set_content_type(drawing, CT_DRAWING)
-    rel_id = package.add_relationship(sheet_part, REL_DRAWING, drawing)
-    element = etree.Element(m("drawing"))
-    element.set(f"{{{NS_R}}}id", rel_id)
-    insert_in_order(sheet_root, element)
-    return names
+    return package.add_relationship(sheet_part, REL_DRAWING, drawing), names
 
 
 def _anchor_xml(chart: LineChart, rel_id: str, shape_id: int) -> str:

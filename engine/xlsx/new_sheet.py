@@ -16,7 +16,7 @@ from engine.xlsx.sheet import cached_text, number_text
 
 @dataclass
 class NewSheet:
-    """A worksheet built from scratch (the GPU_Curve sheet)."""
+    """A worksheet built from scratch (GPU_Curve, Credit_Summary...)."""
 
     cells: dict[tuple[int, int], tuple[str, object, int | None]] = field(default_factory=dict)
     col_widths: dict[int, float] = field(default_factory=dict)
@@ -25,12 +25,17 @@ class NewSheet:
     fit_to_width: bool = False  # print landscape, one page wide
     print_scale: int | None = None  # print landscape at this percentage (instead of fit_to_width)
     page_break_after_col: int | None = None  # a manual page break right of this column (1-based)
+    drawing_rel: str | None = None  # the relationship id of the sheet's drawing (its charts)
 
     def value(self, row: int, col: int, value: CellValue, style: int | None = None) -> None:
         self.cells[(row, col)] = ("value", value, style)
 
     def formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
         self.cells[(row, col)] = ("formula", formula, style)
+
+    @property
+    def formula_count(self) -> int:
+        return sum(kind == "formula" for kind, _content, _style in self.cells.values())
 
     def to_root(self, values: Callable[[int, int], CellValue] | None = None) -> etree._Element:
         """The worksheet XML as a tree; with ``values``, every formula cell carries ``values(row, col)``
@@ -100,6 +105,8 @@ class NewSheet:
         if self.page_break_after_col is not None:
             out.append(f'<colBreaks count="1" manualBreakCount="1"><brk id="{self.page_break_after_col}" max="1048575" '
                        'man="1"/></colBreaks>')
+        if self.drawing_rel is not None:
+            out.append(f"<drawing r:id={xml_attribute(self.drawing_rel)}/>")
         out.append("</worksheet>")
         return "".join(out)
 
