@@ -189,8 +189,7 @@ class ModelSession:
             engine = evaluate(package.to_bytes(compress=False), path=path, date1904=source.date1904,
                               time_limit_s=limits.max_eval_seconds)
         else:
-            engine.add_sheet(SHEET_NAME, {key: (kind, content)
-                                          for key, (kind, content, _style) in patch.curve_sheet.cells.items()})
+            engine.add_sheet(SHEET_NAME, patch.curve_sheet.contents())
             engine.set_formulas({(c.cell.sheet, c.cell.row, c.cell.col): c.new_formula for c in patch.changes})
             engine.recalculate()
         sizing = size_after_patch(engine, profile.debt_amount, debt_before, hold=hold_debt)

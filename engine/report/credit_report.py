@@ -84,9 +84,10 @@ class CreditReport:
 
     @property
     def summary_cells(self) -> dict[tuple[int, int], tuple[str, object]]:
-        """Credit_Summary's cells (after :meth:`add_summary`), to load into a live engine."""
+        """Credit_Summary's cells as :meth:`add_summary` built them, to load into a live engine (before
+        :meth:`finish` puts the computed metrics on the sheet)."""
         assert self._layout is not None, "add_summary first"
-        return dict(self._layout.cells)
+        return self.summary_sheet.contents()
 
     @property
     def summary_sheet(self) -> NewSheet:

@@ -44,7 +44,6 @@ class SummaryLayout:
     table: PeriodLayout
     money: str
     ends: tuple[dt.date, ...]
-    cells: dict[tuple[int, int], tuple[str, object]]  # what the sheet holds, to load into the engine
     end_serials: tuple[float, ...]
     # the sheet itself, finished by finish_summary and the answer blocks, written once by write_summary
     sheet: NewSheet
@@ -111,9 +110,7 @@ def build_summary(
                 own_dscr=before.template_dscr is not None, styles=styles)
     part = add_sheet(package, NewSheet().to_root(), SHEET)  # its content: write_summary, once it is known
     return SummaryLayout(part=part, rows=rows, computed=tuple(computed), covenant_row=covenant_row, table=table,
-                         money=money, ends=before.period_ends, end_serials=tuple(ends),
-                         cells={key: (kind, content) for key, (kind, content, _style) in sheet.cells.items()},
-                         sheet=sheet)
+                         money=money, ends=before.period_ends, end_serials=tuple(ends), sheet=sheet)
 
 
 def headline_formula(rows: dict[str, int], covenant_row: int, frequency_months: int) -> str:

@@ -33,6 +33,11 @@ class NewSheet:
     def formula(self, row: int, col: int, formula: str, style: int | None = None) -> None:
         self.cells[(row, col)] = ("formula", formula, style)
 
+    def contents(self) -> dict[tuple[int, int], tuple[str, object]]:
+        """Each cell's kind and content without its style: what a live engine loads
+        (:meth:`engine.formula.evaluate.Evaluation.add_sheet`)."""
+        return {key: (kind, content) for key, (kind, content, _style) in self.cells.items()}
+
     @property
     def formula_count(self) -> int:
         return sum(kind == "formula" for kind, _content, _style in self.cells.values())
