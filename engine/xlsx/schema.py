@@ -141,7 +141,8 @@ def _styles_problem(root: etree._Element) -> str | None:
 
 
 _DIGITS = (re.compile(r"(?:[0-9]{1,9}\n)*"), lambda v: _whole(v, 0, _MAX_ID))
-_CELL_OR_RANGE = r"[A-Z]{1,2}[1-9][0-9]{0,5}"
+# the columns of Excel's grid (A to XFD) and rows up to 999999: the common case, matched at once
+_CELL_OR_RANGE = r"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])[1-9][0-9]{0,5}"
 _NEVER = re.compile(r"(?!)")
 XPATH_CHECKS: dict[str, tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...]] = {
     # root element: (XPath, a regex all the values match when all is well, the exact per-value rule);

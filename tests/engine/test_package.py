@@ -203,3 +203,22 @@ def test_a_new_sheet_refuses_text_that_is_not_xml():
     sheet.value(1, 1, "a control character \x01 is not XML")
     with pytest.raises(ValueError, match="malformed XML"):
         sheet.to_xml()
+
+
+def test_the_quick_cell_reference_check_accepts_exactly_the_grid():
+    # load checks a sheet's cell addresses with one regex over all of them; the rule per address decides
+    # when that regex says no. The regex must never accept an address the rule refuses, and should take
+    # every column of the grid (A..XFD), or wide sheets pay the per-address rule.
+    import itertools
+    import re
+    import string
+
+    from engine.xlsx.schema import _CELL_OR_RANGE, _grid_ref
+
+    quick = re.compile(_CELL_OR_RANGE)
+    letters = ["".join(t) for n in (1, 2, 3) for t in itertools.product(string.ascii_uppercase, repeat=n)]
+    for row in ("1", "999999"):
+        accepted = {c for c in letters if quick.fullmatch(c + row)}
+        assert accepted == {c for c in letters if _grid_ref(c + row)}
+    assert len(accepted) == 16_384  # A..XFD (Excel's limit)
+    assert not quick.fullmatch("A1048576") and _grid_ref("A1048576")  # 7-digit rows: the rule decides
