@@ -58,6 +58,25 @@ def test_a_function_the_engine_lacks_outside_the_rents_reach_keeps_excels_value(
     assert wb["Model"]["Z30"].value == 200
 
 
+@pytest.mark.parametrize(("formulas", "expected"), [
+    # a call's name in a string literal or a quoted sheet name is no call; the quick search over the
+    # whole sheet may stop at it, then the formula-by-formula search decides
+    ({"A1": '"NOSUCHFUNC(1)"&SUM(B1:B3)', "A2": "'VDB (old)'!B1+1"}, {}),
+    ({"A1": "SUM(B1:B3)", "A2": "MAX(B1,2)"}, {}),
+    ({"A1": '"NOTE(x)"&SUM(B1)', "A2": f"1+{VDB}", "A3": "ROUND(B1,2)"}, {("S", 2, 1): frozenset({"VDB"})}),
+])
+def test_the_cells_calling_a_function_the_engine_lacks_are_found_and_no_others(formulas, expected):
+    from engine.formula.support import unsupported_in_sheet
+    from engine.xlsx.package import parse_xml
+    from engine.xlsx.sheet import SheetXml
+
+    cells = "".join(f'<row r="{ref[1:]}"><c r="{ref}"><f>{text.replace("&", "&amp;")}</f></c></row>'
+                    for ref, text in formulas.items())
+    sheet = SheetXml(parse_xml(f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                               f'<sheetData>{cells}</sheetData></worksheet>'.encode()))
+    assert unsupported_in_sheet(sheet, "S") == expected
+
+
 @pytest.mark.parametrize("old, new, what", [
     (b'<c r="E13" s="23">', b'<c r="R1C1" s="23">', "cell address r='R1C1'"),
     (b'<row r="30">', b'<row r="inf">', "row number r='inf'"),
