@@ -12,8 +12,9 @@ _LETTERS = tuple(chr(c) for c in range(ord("A"), ord("Z") + 1))
 
 
 @lru_cache(maxsize=20_000)
+@lru_cache(maxsize=16_384)
 def column_letter(col: int) -> str:
-    """1 → ``A``, 28 → ``AB``, 16384 → ``XFD``."""
+    """1 → ``A``, 28 → ``AB``, 16384 → ``XFD`` (cached: writing a sheet asks for each cell's)."""
     if not 1 <= col <= 16_384:
         raise ValueError(f"column {col} is outside the Excel grid (1-16384)")
     letters = ""

@@ -120,6 +120,12 @@ class SheetEntry:
     part: str
 
 
+# zlib level of the parts written: level 1 deflates the 120-month output in 4 ms instead of level 6's
+# 9.5 ms (31 against 86 ms on the 1,200-month variant), for a file 18 % larger (200 against 170 kB;
+# 1.65 against 1.39 MB)
+_ZIP_LEVEL = 1
+
+
 class Package:
     """An OOXML package held as raw part bytes, in the original zip order.
 
@@ -213,7 +219,8 @@ class Package:
     def to_bytes(self, replace: dict[str, bytes] | None = None, *, compress: bool = True) -> bytes:
         """The package as a zip; ``replace`` gives other bytes for some parts (the package is unchanged).
         ``compress=False`` stores every part as it is: for a copy only read in memory (the engine's),
-        where compressing costs more than reading the larger zip."""
+        where compressing costs more than reading the larger zip. Parts are deflated at level 1
+        (:data:`_ZIP_LEVEL`)."""
         other = replace or {}
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -228,7 +235,7 @@ class Package:
                     out.compress_type = zipfile.ZIP_DEFLATED
                 if not compress:
                     out.compress_type = zipfile.ZIP_STORED
-                zf.writestr(out, other[name] if name in other else self.read(name))
+                zf.writestr(out, other[name] if name in other else self.read(name), compresslevel=_ZIP_LEVEL)
         return buf.getvalue()
 
     # -- relationships -----------------------------------------------------------------------
