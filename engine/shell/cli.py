@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.table import Table
@@ -314,7 +317,27 @@ register_questions(app)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        _end(exc.code)
+    _end(0)
+
+
+def _end(code: object) -> NoReturn:
+    """End the process with ``code``. When nothing is left to run at exit (no ``atexit`` callback, no thread
+    but daemons: a conversion), the interpreter's teardown is skipped: freeing every object of a finished
+    command (the engine's graph, the parsed sheets) took 30 ms of the 120-month convert's 0.5 s. Anything
+    else (a batch's worker pools register callbacks, an unwritable stdout) exits the usual way."""
+    if isinstance(code, int) and getattr(atexit, "_ncallbacks", lambda: 1)() == 0 and all(
+            thread.daemon for thread in threading.enumerate() if thread is not threading.main_thread()):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise SystemExit(code) from None
+        os._exit(code)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

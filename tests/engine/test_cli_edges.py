@@ -260,3 +260,16 @@ def _top_level(listed: str) -> list[str]:
         else:
             word += ch
     return keys + [word]
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--help"], 0), (["convert", "no-such.xlsx"], 1), (["--bogus"], 2)])
+def test_the_command_ends_with_its_exit_code_and_runs_what_waits_for_the_exit(args, code):
+    # main() skips the interpreter's teardown only when nothing waits for the exit (engine.shell.cli._end):
+    # a callback registered with atexit (a batch's worker pool registers one) must still run.
+    script = ("import atexit, sys\nfrom engine.shell.cli import main\n"
+              "atexit.register(lambda: print('exit callback ran', flush=True))\n"
+              f"sys.argv = ['gpucredit', *{args!r}]\nmain()\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout.rstrip().endswith("exit callback ran")
