@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -10,8 +11,8 @@ from lxml import etree
 from engine.formula.evaluate import Evaluation
 from engine.formula.support import check_values
 from engine.values import CellValue
-from engine.xlsx.package import Package, child, m
-from engine.xlsx.sheet import array_members, set_cached_value, sheet_of
+from engine.xlsx.package import Package, SheetEntry, child, m
+from engine.xlsx.sheet import SheetXml, array_members, set_cached_value, sheet_of
 
 
 def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
@@ -31,10 +32,44 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
         When a value cannot be trusted (see :func:`engine.formula.evaluate.check_values`); nothing
         is written then.
     """
+    cached = read_cached_values(package, evaluation, path=path, keep=keep, skip=skip, written_sheets=written_sheets)
+    cached.write(package)
+    return cached.total
+
+
+@dataclass
+class CachedValues:
+    """The values :func:`read_cached_values` read and checked, for :meth:`write` to put into their sheets.
+    Writing needs no engine: it may run while the engine evaluates something else."""
+
+    sheets: list[tuple[SheetEntry, SheetXml, list[tuple[int, int, etree._Element]], list[tuple[int, int]]]]
+    values: dict[tuple[str, int, int], CellValue]
+    counts: dict[str, int]  # every sheet covered, written here or before: its formula count
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def write(self, package: Package) -> None:
+        values = self.values
+        for entry, sheet, cells, members in self.sheets:
+            for row, col, c_el in cells:
+                set_cached_value(c_el, values[(entry.name, row, col)])
+            for row, col in members:
+                set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
+            if cells or members:
+                package.write_xml(entry.part, sheet.root)
+
+
+def read_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
+                       keep: set[tuple[str, int, int]] | None = None,
+                       skip: Set[tuple[str, int, int]] = frozenset(),
+                       written_sheets: Mapping[str, int] | None = None) -> CachedValues:
+    """The values :func:`write_cached_values` writes, read from ``evaluation`` and checked (the same
+    arguments and errors); nothing is written yet."""
     sheets = []
     values: dict[tuple[str, int, int], CellValue] = {}
     formulas: dict[tuple[str, int, int], str] = {}
-    total = 0
     kept = keep or set()
     v_tag, f_tag = m("v"), m("f")
 
@@ -45,14 +80,15 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
         return key not in skip or c_el is None or child(c_el, v_tag) is None
 
     done = written_sheets or {}
+    counts: dict[str, int] = {}
     for entry in package.sheets():
         if entry.name in done:
-            total += done[entry.name]
+            counts[entry.name] = done[entry.name]
             continue
         if not package.has(entry.part):
             continue
         sheet = sheet_of(package, entry.part)
-        total += sheet.formula_count
+        counts[entry.name] = sheet.formula_count
         name = entry.name
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells() if written((name, row, col), c_el)]
         for row, col, c_el in cells:
@@ -65,11 +101,4 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
             values[(name, row, col)] = evaluation.get(name, row, col)
         sheets.append((entry, sheet, cells, members))
     check_values(values, formulas, path=path)
-    for entry, sheet, cells, members in sheets:
-        for row, col, c_el in cells:
-            set_cached_value(c_el, values[(entry.name, row, col)])
-        for row, col in members:
-            set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
-        if cells or members:
-            package.write_xml(entry.part, sheet.root)
-    return total
+    return CachedValues(sheets, values, counts)

@@ -12,10 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import threading
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from engine.formula.functions import register_functions
 from engine.formula.prepare import prepare_engine_copy
 from engine.formula.formula_texts import Quotes, requoted
 from engine.formula.probe import perturbed
+from engine.formula.running import BUSY, ENGINE_FAILURES, run
 from engine.xlsx.package import Package, m
 from engine.refs import Area, column_letter, parse_area, parse_cell, quote_sheet
 from engine.values import CellValue, ExcelError, date_to_serial
@@ -36,11 +35,6 @@ from engine.values import CellValue, ExcelError, date_to_serial
 Key = tuple[str, int, int]
 
 ENGINE_NAME = f"formualizer {getattr(fz, '__version__', '0.13')}"
-
-# What the engine raises when it cannot load or evaluate a workbook (its own classes are not ValueErrors).
-_ENGINE_FAILURES: tuple[type[BaseException], ...] = (
-    OSError, ValueError, RuntimeError, fz.ExcelEvaluationError, fz.FormualizerHostError, fz.ParserError,
-    fz.InspectionError)
 
 _ERROR_KINDS = {
     "Null": "#NULL!", "Div": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?",
@@ -104,7 +98,7 @@ class Evaluation:
         empty cell."""
         try:
             text = self._book.get_formula(sheet, row, col)
-        except _ENGINE_FAILURES as exc:
+        except ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine cannot read this cell: {exc}", sheet=sheet,
                                   cell=f"{column_letter(col)}{row}") from exc
         return str(text) if text else None
@@ -135,8 +129,9 @@ class Evaluation:
         self._book.add_sheet(name)
         _put(self._book.sheet(name), cells)
 
-    def recalculate(self) -> None:
-        """Re-compute the cells that depend on what was set since the last evaluation.
+    def recalculate(self, meanwhile: Callable[[], None] | None = None) -> None:
+        """Re-compute the cells that depend on what was set since the last evaluation; ``meanwhile()``
+        runs alongside, and must not use this evaluation (:func:`engine.formula.running.run`).
 
         Raises
         ------
@@ -144,7 +139,11 @@ class Evaluation:
             When the engine fails, takes longer than the time limit, or a circular reference does
             not converge.
         """
-        _run(self._book, self._time_limit_s, self._path)
+        book, self._book = self._book, BUSY  # any use meanwhile fails loudly
+        try:
+            run(book, self._time_limit_s, self._path, meanwhile)
+        finally:
+            self._book = book
         telemetry = self._book.last_cycle_telemetry()
         if telemetry.capped_sccs:
             raise EvaluationError(
@@ -153,13 +152,19 @@ class Evaluation:
                 "or its iteration settings in Excel", path=self._path)
         self.overrides.clear()
 
+    @property
+    def iterating(self) -> bool:
+        """Whether the last evaluation iterated circular references. The engine iterates them again in every
+        evaluation, whatever changed, and their values move a little each time: none is final before the last."""
+        return bool(self._book.last_cycle_telemetry().iterated_sccs)
+
     def get(self, sheet: str, row: int, col: int) -> CellValue:
         """Value of a cell (formula or constant); ``None`` for an empty cell."""
         if self.overrides and (sheet, row, col) in self.overrides:
             return self.overrides[(sheet, row, col)]
         try:
             raw = self._book.get_value(sheet, row, col)
-        except _ENGINE_FAILURES as exc:
+        except ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine cannot read this cell: {exc}", sheet=sheet,
                                   cell=f"{column_letter(col)}{row}") from exc
         if type(raw) is float and math.isfinite(raw):  # the common case, without the conversions below
@@ -173,7 +178,7 @@ class Evaluation:
         sheet, row, col = target
         try:
             return to_cell_value(self._book.evaluate_cell(sheet, row, col), date1904=self._date1904)
-        except _ENGINE_FAILURES as exc:
+        except ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine could not evaluate {quote_sheet(sheet)}!"
                                   f"{column_letter(col)}{row} for a What-If table: {exc}") from exc
 
@@ -183,7 +188,7 @@ class Evaluation:
             self._book.set_value(sheet, row, col, value)
         try:
             self._book.evaluate_all()
-        except _ENGINE_FAILURES as exc:
+        except ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine could not recalculate the workbook: {exc}") from exc
 
     def perturbed(self, cells: Iterable[Key], factor: float) -> AbstractContextManager[list[Key]]:
@@ -195,7 +200,7 @@ class Evaluation:
         """Whether the cell is filled by another cell's spilling array (it holds no formula of its own)."""
         try:
             report = self._book.inspect_cell(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", include_values=False)
-        except _ENGINE_FAILURES:
+        except ENGINE_FAILURES:
             return True
         spill = report.to_dict().get("cell", {}).get("spill")
         return bool(spill) and spill.get("kind") == "Member"
@@ -205,7 +210,7 @@ class Evaluation:
         column); names resolved where the engine resolves them."""
         try:
             report = self._book.precedents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", max_links=1024)
-        except _ENGINE_FAILURES:
+        except ENGINE_FAILURES:
             return []
         areas = []
         for item in report.to_dict().get("precedents", []):
@@ -223,7 +228,7 @@ class Evaluation:
     def _dependents(self, sheet: str, row: int, col: int) -> list[Any]:
         try:
             report = self._book.dependents(f"{quote_sheet(sheet)}!{column_letter(col)}{row}", max_results=100_000)
-        except _ENGINE_FAILURES as exc:
+        except ENGINE_FAILURES as exc:
             raise EvaluationError(f"the formula engine cannot trace this cell: {exc}", sheet=sheet,
                                   cell=f"{column_letter(col)}{row}") from exc
         return list(report.dependents)
@@ -298,7 +303,7 @@ def to_cell_value(raw: Any, *, date1904: bool = False) -> CellValue:
 
 
 def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limit_s: float | None = None,
-             package: Package | None = None) -> Evaluation:
+             package: Package | None = None, meanwhile: Callable[[], None] | None = None) -> Evaluation:
     """Recalculate every formula of an ``.xlsx`` package held in memory.
 
     Circular references are calculated as Excel does under iterative calculation, with the
@@ -308,7 +313,8 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     (:func:`engine.formula.support.refuse_unsupported`).
 
     ``time_limit_s`` bounds the engine's recalculation (none when ``None``). ``package``, when given, is
-    ``data`` already loaded (its parsed parts are reused; it is not changed).
+    ``data`` already loaded (its parsed parts are reused; it is not changed). ``meanwhile()`` runs while
+    the engine evaluates (:func:`engine.formula.running.run`); it may read ``package``, not change it.
 
     Raises
     ------
@@ -324,16 +330,16 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     unsupported = prepared.unsupported
     try:
         book = _load(data, date1904, settings, iterate=True, clock=prepared.environment.clock)
-    except _ENGINE_FAILURES as exc:
+    except ENGINE_FAILURES as exc:
         raise EvaluationError(f"the formula engine could not load the workbook: {exc}", path=path) from exc
-    _run(book, time_limit_s, path)
+    run(book, time_limit_s, path, meanwhile)
     telemetry = book.last_cycle_telemetry()
     circular: list[Key] = []
     if telemetry.iterated_sccs or telemetry.capped_sccs:
         engine_copy = Package.from_bytes(data)
         circular = _circular(data, date1904, settings, engine_copy, path)
         if seed_from_cache(book, engine_copy, circular):  # start the loops where Excel left them
-            _run(book, time_limit_s, path)
+            run(book, time_limit_s, path)
             telemetry = book.last_cycle_telemetry()
     if telemetry.capped_sccs:
         where = circular[0] if circular else None
@@ -354,81 +360,10 @@ def _circular(data: bytes, date1904: bool, settings: Iteration, package: Package
     try:
         book = _load(strip_iterate(data), date1904, settings, iterate=False)
         book.evaluate_all()
-    except _ENGINE_FAILURES as exc:
+    except ENGINE_FAILURES as exc:
         raise EvaluationError(f"the workbook has circular references, and the engine failed finding them: {exc}",
                               path=path) from exc
     return circular_cells(book, package)
-
-
-def _run(book: Any, time_limit_s: float | None, path: str | Path | None) -> None:
-    """``evaluate_all`` under the time limit; engine failures become EvaluationError."""
-    try:
-        with _time_limit(book, time_limit_s):
-            book.evaluate_all()
-    except _ENGINE_FAILURES as exc:
-        if "CANCELLED" in str(exc):
-            book.reset_cancel()
-            raise EvaluationError(f"recalculating the workbook took longer than the {time_limit_s:g} s limit; "
-                                  "raise it with --max-eval-seconds if the model is that large", path=path) from exc
-        raise EvaluationError(f"the formula engine could not evaluate the workbook: {exc}", path=path) from exc
-
-
-class _Watchdog:
-    """One daemon thread per process that cancels the engine's recalculation past its deadline.
-
-    The engine runs without the GIL and checks for cancellation as it goes (its own deadline is only
-    checked between dependency layers, so one wide layer could overrun it). Starting a thread per
-    recalculation costs more than a small model's incremental recalculation, so one thread waits for
-    deadlines instead.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._jobs: dict[int, tuple[Any, float]] = {}  # by token: (book, deadline)
-        self._next = 0
-        self._thread: threading.Thread | None = None
-
-    def watch(self, book: Any, seconds: float) -> int:
-        with self._cond:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="gpucredit-watchdog", daemon=True)
-                self._thread.start()
-            self._next += 1
-            self._jobs[self._next] = (book, time.monotonic() + seconds)
-            self._cond.notify()
-            return self._next
-
-    def release(self, token: int) -> None:
-        with self._cond:
-            self._jobs.pop(token, None)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                for token, (book, deadline) in list(self._jobs.items()):
-                    if deadline <= now:
-                        book.cancel()
-                        del self._jobs[token]
-                soonest = min((deadline for _book, deadline in self._jobs.values()), default=None)
-                self._cond.wait(None if soonest is None else max(soonest - now, 0.0))
-
-
-_WATCHDOG = _Watchdog()
-
-
-@contextmanager
-def _time_limit(book: Any, seconds: float | None) -> Iterator[None]:
-    """Cancel the engine's recalculation after ``seconds`` (see :class:`_Watchdog`)."""
-    if seconds is None:
-        yield
-        return
-    token = _WATCHDOG.watch(book, seconds)
-    try:
-        yield
-    finally:
-        _WATCHDOG.release(token)
 
 
 def _usable_cpus() -> int:

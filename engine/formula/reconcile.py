@@ -112,24 +112,25 @@ class Reconciliation:
         }
 
 
-def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
-    """Compare every formula cell that carries a cached value with the engine's value.
+@dataclass(frozen=True)
+class CachedResults:
+    """Excel's cached result of every formula cell (and array member) that carries one: (sheet, row,
+    column, cell element, value). Read from the file alone, so it can be read while the engine evaluates."""
 
-    A text result Excel cached as empty (``<v/>``) is checked as the empty text it is. A workbook
-    without a calculation chain whose formulas all cache 0 or nothing was never calculated
-    (xlsxwriter writes 0 everywhere): nothing is checked against those zeros.
-    """
+    cells: tuple[tuple[str, int, int, etree._Element, CellValue], ...]
+    any_result: bool  # one of them is something else than 0 or the empty text
+
+
+def cached_results(package: Package) -> CachedResults:
+    """The cached results :func:`reconcile` checks (see :class:`CachedResults`)."""
     strings = shared_strings(package)
-    checked = formula_cells = 0
-    found: list[tuple[str, int, int, etree._Element, CellValue, CellValue]] = []
-    environment: list[str] = []
-    solver: list[str] = []
+    found = []
     any_result = False
-    reproduced: set[tuple[str, int, int]] = set()
-    entries = [(entry, sheet_of(package, entry.part)) for entry in package.sheets() if package.has(entry.part)]
-    keys: set[tuple[str, int, int]] = set()
-    v_tag, f_tag = m("v"), m("f")
-    for entry, sheet in entries:
+    v_tag = m("v")
+    for entry in package.sheets():
+        if not package.has(entry.part):
+            continue
+        sheet = sheet_of(package, entry.part)
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
         cells += [(row, col, c_el) for row, col in array_members(sheet)
                   if (c_el := sheet.cell(row, col)) is not None]
@@ -139,25 +140,47 @@ def reconcile(package: Package, evaluation: Evaluation) -> Reconciliation:
                 continue
             cached = _cached(c_el.get("t", "n"), v_el.text or "", strings)
             any_result = any_result or cached not in (0.0, "")
-            key = (entry.name, row, col)
-            if key in evaluation.environment.cells:
-                environment.append(f"{quote_sheet(entry.name)}!{c_el.get('r', '')}")
-                computed = evaluation.get(*key)
-                if key in evaluation.environment.frozen or same(cached, computed):
-                    reproduced.add(key)
-                    continue
-            else:
-                computed = evaluation.get(*key)
-            checked += 1
-            keys.add(key)
-            formula_cells += child(c_el, f_tag) is not None
-            if same(cached, computed):
+            found.append((entry.name, row, col, c_el, cached))
+    return CachedResults(tuple(found), any_result)
+
+
+def reconcile(package: Package, evaluation: Evaluation, results: CachedResults | None = None) -> Reconciliation:
+    """Compare every formula cell that carries a cached value with the engine's value.
+
+    A text result Excel cached as empty (``<v/>``) is checked as the empty text it is. A workbook
+    without a calculation chain whose formulas all cache 0 or nothing was never calculated
+    (xlsxwriter writes 0 everywhere): nothing is checked against those zeros. ``results``: the
+    package's :func:`cached_results`, when already read.
+    """
+    results = results if results is not None else cached_results(package)
+    checked = formula_cells = 0
+    found: list[tuple[str, int, int, etree._Element, CellValue, CellValue]] = []
+    environment: list[str] = []
+    solver: list[str] = []
+    reproduced: set[tuple[str, int, int]] = set()
+    keys: set[tuple[str, int, int]] = set()
+    f_tag = m("f")
+    for name, row, col, c_el, cached in results.cells:
+        key = (name, row, col)
+        if key in evaluation.environment.cells:
+            environment.append(f"{quote_sheet(name)}!{c_el.get('r', '')}")
+            computed = evaluation.get(*key)
+            if key in evaluation.environment.frozen or same(cached, computed):
                 reproduced.add(key)
                 continue
-            if _solved(c_el, cached, computed):
-                solver.append(f"{quote_sheet(entry.name)}!{c_el.get('r', '')}")
-                continue
-            found.append((entry.name, row, col, c_el, cached, computed))
+        else:
+            computed = evaluation.get(*key)
+        checked += 1
+        keys.add(key)
+        formula_cells += child(c_el, f_tag) is not None
+        if same(cached, computed):
+            reproduced.add(key)
+            continue
+        if _solved(c_el, cached, computed):
+            solver.append(f"{quote_sheet(name)}!{c_el.get('r', '')}")
+            continue
+        found.append((name, row, col, c_el, cached, computed))
+    any_result = results.any_result
     if not any_result and REL_CALC_CHAIN not in {rel[1] for rel in package.relationships(package.workbook_part())}:
         return Reconciliation(0, (), 0, uncalculated=True)  # nothing reproduced: there was nothing to
     wrong = {(sheet, row, col) for sheet, row, col, *_rest in found}

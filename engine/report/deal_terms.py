@@ -2,7 +2,7 @@
 then merchant) with the warnings they call for, what secures the loan, and the line describing the curve.
 
 Each comes from the option (``CurveChoice``), else the profile, else what the workbook's own words say
-(``engine/template/detect/deal.py``); ``engine/session.py`` calls these when it opens a model.
+(``engine/template/detect/deal.py``); ``engine/session/`` calls these when it opens a model.
 """
 
 from __future__ import annotations

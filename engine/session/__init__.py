@@ -11,7 +11,6 @@ session and evaluate it many times. Its values equal a full conversion's with th
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,18 +22,17 @@ from engine.errors import (
     GpuCreditError,
     ParameterError,
     ProfileError,
-    RentRowError,
     TemplateError,
 )
-from engine.formula.cached import write_cached_values
+from engine.formula.cached import CachedValues, read_cached_values, write_cached_values
 from engine.formula.datatables import evaluate_tables, find_tables
 from engine.formula.evaluate import Evaluation, evaluate
-from engine.formula.reconcile import Reconciliation, reconcile, require_reconciled
+from engine.formula.reconcile import CachedResults, Reconciliation, cached_results, reconcile, require_reconciled
 from engine.formula.support import refuse_unsupported
 from engine.patch.choice import CurveChoice
 from engine.patch.curve_sheet import SHEET_NAME, input_values, shock_cells
 from engine.patch.rewire import ALREADY_CONVERTED, PatchResult, apply_patch
-from engine.refs import CellRef, parse_ref
+from engine.refs import CellRef
 from engine.report.annotate import annotate
 from engine.report.credit_report import CreditReport
 from engine.report.deal_terms import loan_security, money_unit, rent_terms, summary_note
@@ -45,13 +43,21 @@ from engine.report.questions import Block, add_blocks
 from engine.report.result import ConversionResult
 from engine.report.sizing import DebtSizing, read_amounts, size_after_patch, write_held
 from engine.report.summary import SHEET as SUMMARY_SHEET
-from engine.template.profile import TemplateProfile, given_profile
+from engine.session.steps import (
+    apply_edits,
+    cell_ref,
+    covenant_formula,
+    identical,
+    read_rent,
+    resolve_profile,
+    used_cells,
+)
+from engine.template.profile import TemplateProfile
 from engine.template.timeline import read_grid
-from engine.values import CellValue, ExcelError
+from engine.values import CellValue
 from engine.xlsx.load import Limits, Source, load
 from engine.xlsx.package import Package
 from engine.xlsx.save import check_output, check_workbook_output, prepare_for_recalc_on_open, write_atomic
-from engine.xlsx.sheet import sheet_of
 from models.credit import CreditMetrics
 from models.curves import (
     Contract,
@@ -136,14 +142,15 @@ class ModelSession:
         source = load(path, limits)
         if any(entry.name.lower() == SHEET_NAME.lower() for entry in source.package.sheets()):
             raise TemplateError(ALREADY_CONVERTED, path=path, sheet=SHEET_NAME)
+        cached: list[CachedResults] = []  # Excel's values, read from the file while the engine evaluates
         engine = evaluate(source.data, path=path, date1904=source.date1904, time_limit_s=limits.max_eval_seconds,
-                          package=source.package)
+                          package=source.package, meanwhile=lambda: cached.append(cached_results(source.package)))
         tables = bool(find_tables(source.package))
         if tables:
             evaluate_tables(source.package, engine, path=path)
-        reconciled = reconcile(source.package, engine)
-        profile = _resolve_profile(source, profile_arg, engine, start=curve.start_date())
-        used = _used_cells(engine, profile)
+        reconciled = reconcile(source.package, engine, cached[0])
+        profile = resolve_profile(source, profile_arg, engine, start=curve.start_date())
+        used = used_cells(engine, profile)
         refuse_unsupported(engine.unsupported, used, path=path)
         unverified = require_reconciled(reconciled, used, path=path, accept=accept_unreconciled)
         # Cells the rent does not reach keep Excel's own cached value where the engine disagrees, or where
@@ -151,7 +158,7 @@ class ModelSession:
         keep = ({(mm.sheet, mm.row, mm.col) for mm in reconciled.mismatches} | set(engine.unsupported)) - {
             (mm.sheet, mm.row, mm.col) for mm in unverified}
         grid = read_grid(engine, profile.timeline, path=path, date1904=source.date1904)
-        rent_before = _read_rent(engine, profile.rent, path)
+        rent_before = read_rent(engine, profile.rent, path)
         money = money_unit(profile, engine)
         anchor, contract, warnings = rent_terms(curve, profile, grid, rent_before)
         params = resolve_start(curve.params(profile, money.scale), grid, rent_before, anchor)
@@ -273,7 +280,7 @@ class ModelSession:
         """Set template input cells (``{"Inputs!C12": 1.2e8}``): constants only, never a formula cell."""
         edits: dict[Key, CellValue] = {}
         for ref, value in values.items():
-            cell = ref if isinstance(ref, CellRef) else _cell(ref)
+            cell = ref if isinstance(ref, CellRef) else cell_ref(ref)
             if cell.sheet in (SHEET_NAME, SUMMARY_SHEET):
                 raise ParameterError(f"{cell}: a gpucredit sheet; set curve parameters by name instead")
             if self.engine.formula(cell.sheet, cell.row, cell.col) is not None:
@@ -284,7 +291,7 @@ class ModelSession:
             edits[key] = float(value)
         self.engine.set_values(edits)
         for key, new in edits.items():  # an input set back to the file's value is no edit
-            if _identical(new, self._originals[key]):
+            if identical(new, self._originals[key]):
                 self._cell_edits.pop(key, None)
             else:
                 self._cell_edits[key] = new
@@ -292,16 +299,22 @@ class ModelSession:
 
     def evaluate(self) -> None:
         """Re-compute what the inputs set since the last evaluation reach (incrementally)."""
+        self._evaluate()
+
+    def _evaluate(self, meanwhile: Callable[[], None] | None = None) -> None:
+        """:meth:`evaluate`, running ``meanwhile()`` alongside (work that does not use the engine)."""
         if not self._dirty:
+            if meanwhile is not None:
+                meanwhile()
             return
         self._dirty = False
-        self.engine.recalculate()
+        self.engine.recalculate(meanwhile)
         if self._tables:
             evaluate_tables(self._package, self.engine, path=self.source.path)
 
     def value(self, ref: str | CellRef) -> CellValue:
         """The current value of any cell (``"Model!E24"``)."""
-        cell = ref if isinstance(ref, CellRef) else _cell(ref)
+        cell = ref if isinstance(ref, CellRef) else cell_ref(ref)
         return self.engine.get(cell.sheet, cell.row, cell.col)
 
     def lines(self) -> StateLines:
@@ -357,7 +370,7 @@ class ModelSession:
         self.evaluate()
         self.check_rent()
         package, patch, profile, curve = self._package, self._patch, self.profile, self.curve
-        _apply_edits(package, self._cell_edits)
+        apply_edits(package, self._cell_edits)
         write_held(package, self.debt_sizing)
         cells = patch.curve_sheet.cells  # GPU_Curve is written from these, with the session's inputs
         for (_sheet, row, col), value in self._curve_edits.items():
@@ -365,33 +378,29 @@ class ModelSession:
             cells[(row, col)] = (kind, value, style)
         annotate(package, patch, comment_lines=[f"Curve: preset {curve.preset}, {curve.mode.value} mode; "
                                                 "inputs on the GPU_Curve sheet."],
-                 dscr=profile.metrics.get("dscr"), covenant=_covenant_formula(profile))
+                 dscr=profile.metrics.get("dscr"), covenant=covenant_formula(profile))
         credit, money, collateral = self.credit, self.credit.money, self.security
         credit.add_summary(package, lines=[f"{money.sentence()} Security: {collateral.note} ({collateral.reason})",
                                            summary_note(curve, self.params, collateral, self.contract)],
                            notes=self.warnings, frequency_months=profile.timeline.frequency.value,
                            styles=patch.styles, date1904=self.source.date1904)
         prepare_for_recalc_on_open(package)
-        self.engine.add_sheet(SUMMARY_SHEET, credit.summary_cells)
-        self._dirty = True
-        self.evaluate()
+        if self.engine.iterating:  # circular references move at every evaluation: read the values after the last
+            self._evaluate_summary(credit)
+            skip, model, write_model = self._final_values()
+            write_model()
+        else:  # every value but Credit_Summary's is final: written while the engine computes Credit_Summary
+            skip, model, write_model = self._final_values()
+            self._evaluate_summary(credit, write_model)
         credit.finish(package, self.engine, styles=patch.styles, date1904=self.source.date1904, path=path)
         assert credit.metrics_after is not None
         if blocks:
             add_blocks(credit.summary_sheet, list(blocks), patch.styles)
         if finish is not None:
             finish(package, patch.styles)
-        # Nothing edits GPU_Curve and Credit_Summary from here: they are written as bytes with their values,
-        # without a tree (35 and 28 MB on the 1,200-month variant).
-        package.write(patch.curve_part, patch.curve_sheet.to_xml(
-            values=lambda row, col: self.engine.get(SHEET_NAME, row, col)))
         summary_formulas = credit.write_summary(package, self.engine)
-        # Cells the engine reproduced whose value did not change keep the value the file holds.
-        get = self.engine.get
-        skip = {key for key, value in self._reproduced.items() if _identical(get(*key), value)}
         written = write_cached_values(package, self.engine, path=path, keep=self.keep, skip=skip,
-                                      written_sheets={SHEET_NAME: patch.curve_sheet.formula_count,
-                                                      SUMMARY_SHEET: summary_formulas})
+                                      written_sheets=model.counts | {SUMMARY_SHEET: summary_formulas})
         write_atomic(package.to_bytes(), out_path, force=force)
         result = ConversionResult(
             input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=self.params,
@@ -413,83 +422,27 @@ class ModelSession:
         return result
 
 
-def _identical(a: CellValue, b: CellValue) -> bool:
-    return type(a) is type(b) and a == b
+    def _evaluate_summary(self, credit: CreditReport, meanwhile: Callable[[], None] | None = None) -> None:
+        """Give the engine Credit_Summary's cells and compute them (``meanwhile`` runs alongside)."""
+        self.engine.add_sheet(SUMMARY_SHEET, credit.summary_cells)
+        self._dirty = True
+        self._evaluate(meanwhile)
 
+    def _final_values(self) -> tuple[set[Key], CachedValues, Callable[[], None]]:
+        """The template's and GPU_Curve's values, read from the engine: the cells that already hold theirs (the
+        engine reproduced them and nothing changed them since), the values to write, and the writing, which
+        no longer needs the engine (nothing the template or GPU_Curve holds reads Credit_Summary)."""
+        package, patch, get = self._package, self._patch, self.engine.get
+        skip = {key for key, value in self._reproduced.items() if identical(get(*key), value)}
+        model = read_cached_values(package, self.engine, path=self.source.path, keep=self.keep, skip=skip,
+                                   written_sheets={SHEET_NAME: patch.curve_sheet.formula_count, SUMMARY_SHEET: 0})
+        curve = {(row, col): get(SHEET_NAME, row, col)
+                 for (row, col), (kind, _content, _style) in patch.curve_sheet.cells.items() if kind == "formula"}
 
-def _cell(ref: str) -> CellRef:
-    try:
-        return parse_ref(ref)
-    except ValueError as exc:
-        raise ParameterError(f"{ref!r}: not a cell reference such as Inputs!C12 ({exc})") from exc
+        def write() -> None:
+            model.write(package)
+            # GPU_Curve is written as bytes with its values, without a tree (35 MB on the 1,200-month variant):
+            # nothing edits it afterwards.
+            package.write(patch.curve_part, patch.curve_sheet.to_xml(values=lambda row, col: curve[(row, col)]))
 
-
-def _apply_edits(package: Package, edits: dict[Key, CellValue]) -> None:
-    """Write the session's input edits (template cells, GPU_Curve inputs) into the package's sheets."""
-
-    by_sheet: dict[str, list[tuple[int, int, CellValue]]] = {}
-    for (sheet_name, row, col), value in edits.items():
-        by_sheet.setdefault(sheet_name, []).append((row, col, value))
-    for sheet_name, cells in by_sheet.items():
-        part = package.sheet_part(sheet_name)
-        sheet = sheet_of(package, part)
-        for row, col, value in cells:
-            sheet.set_value(row, col, value, style=sheet.style_of(row, col))
-        package.write_xml(part, sheet.root)
-
-
-def _used_cells(ev: Evaluation, profile: TemplateProfile) -> set[Key]:
-    """The cells a conversion relies on: everything the rent reaches, the timeline, the metric lines."""
-    rent = [(c.sheet, c.row, c.col) for c in profile.rent]
-    used = ev.downstream(rent)
-    for cells in (profile.timeline.cells, profile.timeline.years, *profile.metrics.values()):
-        used.update((c.sheet, c.row, c.col) for c in cells)
-    if isinstance(profile.covenant, CellRef):
-        used.add((profile.covenant.sheet, profile.covenant.row, profile.covenant.col))
-    return used
-
-
-def _resolve_profile(source: Source, profile: TemplateProfile | str | Path | None, ev: Evaluation, *,
-                     start: dt.date | None = None) -> TemplateProfile:
-    chosen = given_profile(source.path, profile)
-    if chosen is None:
-        from engine.template.detect.search import detect_profile
-
-        chosen = detect_profile(source, ev, start=start)  # start: --set start dates an undated model
-    names = {entry.name for entry in source.package.sheets()}
-    for sheet in sorted(chosen.sheets()):
-        if sheet not in names:
-            raise ProfileError(f"the {chosen.origin} names sheet '{sheet}', which the workbook does not have "
-                               f"(sheets: {', '.join(sorted(names))})", path=source.path)
-    return chosen
-
-
-def _read_rent(ev: Evaluation, cells: tuple[CellRef, ...], path: Path) -> np.ndarray:
-    values = []
-    for cell in cells:
-        value = ev.get(cell.sheet, cell.row, cell.col)
-        if value is None:
-            value = 0.0
-        if isinstance(value, ExcelError):
-            raise RentRowError(f"rent cell holds {value.code}; fix the template or pass --profile",
-                               path=path, sheet=cell.sheet, cell=cell.a1)
-        if isinstance(value, (bool, str)):
-            raise RentRowError(f"rent cell holds {'text' if isinstance(value, str) else 'TRUE/FALSE'} "
-                               f"{value!r}, not a number; fix the template or pass --profile",
-                               path=path, sheet=cell.sheet, cell=cell.a1)
-        values.append(float(value))
-    rent = np.array(values)
-    if not np.any(rent != 0):
-        first = cells[0]
-        raise RentRowError("rent is zero or empty in every period, so there is no rent to re-price",
-                           path=path, sheet=first.sheet, cell=first.a1)
-    return rent
-
-
-def _covenant_formula(profile: TemplateProfile) -> str | None:
-    if isinstance(profile.covenant, CellRef):
-        return profile.covenant.formula_ref()
-    if profile.covenant is not None:
-        return repr(float(profile.covenant))
-    return None
-
+        return skip, model, write
