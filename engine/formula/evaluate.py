@@ -327,12 +327,18 @@ def evaluate(data: bytes, *, path: str | Path, date1904: bool = False, time_limi
     prepared = prepare_engine_copy(package, date1904=date1904)
     if prepared.changed:
         data = package.to_bytes(replace=prepared.parts, compress=False)  # read once, in memory
-    unsupported = prepared.unsupported
     try:
         book = _load(data, date1904, settings, iterate=True, clock=prepared.environment.clock)
     except ENGINE_FAILURES as exc:
         raise EvaluationError(f"the formula engine could not load the workbook: {exc}", path=path) from exc
-    run(book, time_limit_s, path, meanwhile)
+    unsupported: dict[Key, frozenset[str]] = {}
+
+    def alongside() -> None:  # while the engine evaluates
+        unsupported.update(prepared.unsupported_calls())
+        if meanwhile is not None:
+            meanwhile()
+
+    run(book, time_limit_s, path, alongside)
     telemetry = book.last_cycle_telemetry()
     circular: list[Key] = []
     if telemetry.iterated_sccs or telemetry.capped_sccs:

@@ -37,12 +37,14 @@ from engine.xlsx.sheet import SheetXml, array_members, sheet_of
 
 @dataclass(frozen=True)
 class EngineCopy:
-    """What preparing the engine's copy did: whether anything changed, the formula cells that call a
-    function the engine lacks (found in the same pass, on the rewritten text), the environment cells
-    (:mod:`engine.formula.environment`) with Excel's clock, and the edited sheet parts."""
+    """What preparing the engine's copy did: whether anything changed, what to search for the formula cells
+    that call a function the engine lacks (on the rewritten texts: :meth:`unsupported_calls`), the
+    environment cells (:mod:`engine.formula.environment`) with Excel's clock, and the edited sheet parts."""
 
     changed: bool
-    unsupported: dict[tuple[str, int, int], frozenset[str]]
+    # per sheet in the workbook's order: the formula cells found calling a function the engine lacks, or the
+    # sheet and its rewritten texts, to be searched by unsupported_calls (while the engine evaluates)
+    searches: tuple[dict[tuple[str, int, int], frozenset[str]] | tuple[str, SheetXml, dict[tuple[int, int], str]], ...]
     # each defined name's area and the formula cells that name it: the engine's dependency graph does
     # not follow a reference made through a name, so tracing what a cell reaches needs these
     name_users: tuple[tuple[Area, frozenset[tuple[str, int, int]]], ...] = ()
@@ -51,6 +53,20 @@ class EngineCopy:
     # the FORMULATEXT readers: cell -> (its stored formula, {reference: (the cell named, its formula then)})
     quotes: dict[tuple[str, int, int], tuple[str, dict[str, tuple[tuple[str, int, int], str | None]]]] = \
         field(default_factory=dict)
+
+    def unsupported_calls(self) -> dict[tuple[str, int, int], frozenset[str]]:
+        """The formula cells that call a function the engine lacks, with those functions, searched on the texts
+        the engine reads (:func:`engine.formula.support.unsupported_in_sheet`). Needs the package as it was
+        prepared and no engine: :func:`engine.formula.evaluate.evaluate` runs it while the engine evaluates."""
+        found: dict[tuple[str, int, int], frozenset[str]] = {}
+        lacking: dict[str, bool] = {}
+        for search in self.searches:
+            if isinstance(search, dict):
+                found.update(search)
+            else:
+                name, sheet, rewrites = search
+                found.update(unsupported_in_sheet(sheet, name, lacking, rewrites=rewrites))
+        return found
 
 
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
@@ -85,7 +101,7 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
     candidate = re.compile(r":|SINGLE\(|LAMBDA\(" + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names.multi_cell())),
                            re.IGNORECASE)
     parts: dict[str, bytes] = {}
-    unsupported: dict[tuple[str, int, int], frozenset[str]] = {}
+    searches: list[dict[tuple[str, int, int], frozenset[str]] | tuple[str, SheetXml, dict[tuple[int, int], str]]] = []
     lacking: dict[str, bool] = {}
     areas = names.areas()
     named = re.compile(r"(?<![\w.!$'\]])(" + "|".join(re.escape(n) for n in sorted(areas, key=len, reverse=True))
@@ -110,17 +126,18 @@ def prepare_engine_copy(package: Package, *, date1904: bool = False) -> EngineCo
                     environment.frozen.add((entry.name, row, col))
             _apply(sheet, _rewrites(sheet, entry.name, names, candidate, texts, quotes))
             parts[entry.part] = serialise_xml(sheet.root)
+            searches.append(unsupported_in_sheet(sheet, entry.name, lacking))  # now: the copy is not kept
             rewrites = {}
         else:
             rewrites = _rewrites(sheet, entry.name, names, candidate, texts, quotes)
+            searches.append((entry.name, sheet, rewrites))
         with _rewritten(sheet, rewrites):  # only formula texts change: lent the package's tree, not a copy
             if rewrites:
                 parts[entry.part] = serialise_xml(sheet.root)
-            unsupported.update(unsupported_in_sheet(sheet, entry.name, lacking))
             if named is not None:
                 _collect_name_users(sheet, entry.name, named, users)
     name_users = tuple((area, frozenset(cells)) for name, cells in users.items() for area in areas[name])
-    return EngineCopy(bool(parts), unsupported, name_users, parts, environment, quotes)
+    return EngineCopy(bool(parts), tuple(searches), name_users, parts, environment, quotes)
 
 
 def _mentions_environment(raw: bytes) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -81,7 +82,8 @@ class Reconciliation:
     environment: tuple[str, ...] = ()
     solver: tuple[str, ...] = ()
     uncalculated: bool = False
-    reproduced: frozenset[tuple[str, int, int]] = frozenset()  # the cells whose cached value the engine reproduced
+    # the cells whose cached value the engine reproduced, with the value it computed
+    reproduced: Mapping[tuple[str, int, int], CellValue] = field(default_factory=dict)
     checked_cells: frozenset[tuple[str, int, int]] = frozenset()  # (sheet, row, column) of every cell checked
 
     def by_cause(self) -> dict[MismatchCause, list[Mismatch]]:
@@ -157,7 +159,7 @@ def reconcile(package: Package, evaluation: Evaluation, results: CachedResults |
     found: list[tuple[str, int, int, etree._Element, CellValue, CellValue]] = []
     environment: list[str] = []
     solver: list[str] = []
-    reproduced: set[tuple[str, int, int]] = set()
+    reproduced: dict[tuple[str, int, int], CellValue] = {}
     keys: set[tuple[str, int, int]] = set()
     f_tag = m("f")
     for name, row, col, c_el, cached in results.cells:
@@ -166,7 +168,7 @@ def reconcile(package: Package, evaluation: Evaluation, results: CachedResults |
             environment.append(f"{quote_sheet(name)}!{c_el.get('r', '')}")
             computed = evaluation.get(*key)
             if key in evaluation.environment.frozen or same(cached, computed):
-                reproduced.add(key)
+                reproduced[key] = computed
                 continue
         else:
             computed = evaluation.get(*key)
@@ -174,7 +176,7 @@ def reconcile(package: Package, evaluation: Evaluation, results: CachedResults |
         keys.add(key)
         formula_cells += child(c_el, f_tag) is not None
         if same(cached, computed):
-            reproduced.add(key)
+            reproduced[key] = computed
             continue
         if _solved(c_el, cached, computed):
             solver.append(f"{quote_sheet(name)}!{c_el.get('r', '')}")
@@ -189,7 +191,7 @@ def reconcile(package: Package, evaluation: Evaluation, results: CachedResults |
                                 row, col)
                        for sheet, row, col, c_el, cached, computed in found)
     return Reconciliation(checked, mismatches, formula_cells, tuple(environment), tuple(solver),
-                          reproduced=frozenset(reproduced), checked_cells=frozenset(keys))
+                          reproduced=reproduced, checked_cells=frozenset(keys))
 
 
 def _solved(c_el: etree._Element, cached: CellValue, computed: CellValue) -> bool:

@@ -108,13 +108,14 @@ def _any_lacking(texts: list[str], lacking: dict[str, bool]) -> bool:
     return any(_lacks(name, lacking) for name in {function_name(n.upper()) for n in _CALL.findall("\n".join(texts))})
 
 
-def unsupported_in_sheet(sheet: SheetXml, sheet_name: str, names_lacking: dict[str, bool] | None = None
-                         ) -> dict[Key, frozenset[str]]:
+def unsupported_in_sheet(sheet: SheetXml, sheet_name: str, names_lacking: dict[str, bool] | None = None, *,
+                         rewrites: dict[tuple[int, int], str] | None = None) -> dict[Key, frozenset[str]]:
     """The formula cells of one sheet that call a function the engine does not implement, with those
     functions; a shared formula's members carry their master's. ``names_lacking`` caches verdicts
-    across sheets."""
+    across sheets; ``rewrites`` gives other texts for some cells (the engine's, ``{(row, col): text}``)."""
     lacking = {} if names_lacking is None else names_lacking
-    texts = [text for _row, _col, _c, f_el in sheet.formulas() if (text := f_el.text) and "(" in text]
+    other = rewrites or {}
+    texts = [text for row, col, _c, f_el in sheet.formulas() if (text := other.get((row, col)) or f_el.text) and "(" in text]
     if not _any_lacking(texts, lacking):
         return {}
     found: dict[Key, frozenset[str]] = {}
@@ -124,7 +125,7 @@ def unsupported_in_sheet(sheet: SheetXml, sheet_name: str, names_lacking: dict[s
         kind = f_el.get("t")
         if kind == "dataTable":
             continue  # computed by engine.formula.datatables, never by the engine
-        text = f_el.text or ""
+        text = other.get((row, col)) or f_el.text or ""
         if kind == "shared" and not text:
             shared_members.append((row, col, f_el.get("si", "")))
             continue

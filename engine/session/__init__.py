@@ -181,8 +181,10 @@ class ModelSession:
                             "size.")
         # the values the engine reproduced, before any change: a cell still holding its value when the
         # output is written keeps the value the file caches (compared by value: the engine's graph
-        # does not follow references made through defined names)
-        reproduced = {key: engine.get(*key) for key in reconciled.reproduced}
+        # does not follow references made through defined names). Read again where circular references
+        # iterate: detection's probes recalculated since, and those values move at every evaluation.
+        reproduced = ({key: engine.get(*key) for key in reconciled.reproduced} if engine.iterating
+                      else dict(reconciled.reproduced))
         debt_before = read_amounts(engine, profile.debt_amount)  # the loan the model sizes, before
         package = source.package  # the output: the loaded package, edited part by part
         patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,

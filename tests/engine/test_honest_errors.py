@@ -153,3 +153,17 @@ def test_a_bug_is_reported_as_an_internal_error_not_as_the_users_file(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: internal error in gpucredit (a bug")
     assert "re-save" not in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_texts_searched_for_functions_the_engine_lacks_are_the_engines():
+    # the engine reads rewritten texts (a LAMBDA unrolled, an intersection spelled out): those are searched
+    from engine.formula.support import unsupported_in_sheet
+    from engine.xlsx.package import parse_xml
+    from engine.xlsx.sheet import SheetXml
+
+    sheet = SheetXml(parse_xml(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                               b'<sheetData><row r="1"><c r="A1"><f>MYFN(1)</f></c><c r="B1"><f>NOSUCHFUNC(2)</f>'
+                               b'</c></row></sheetData></worksheet>'))
+    rewrites = {(1, 1): VDB, (1, 2): "SUM(2)"}
+    assert unsupported_in_sheet(sheet, "S", rewrites=rewrites) == {("S", 1, 1): frozenset({"VDB"})}
+    assert unsupported_in_sheet(sheet, "S") == {("S", 1, 1): frozenset({"MYFN"}), ("S", 1, 2): frozenset({"NOSUCHFUNC"})}
