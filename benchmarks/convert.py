@@ -90,19 +90,21 @@ def command() -> list[str]:
 
 # A process that runs the command in itself and reports its own peak memory: VmHWM from /proc on Linux
 # (ru_maxrss there is inherited from the benchmark across fork and exec), ru_maxrss elsewhere (not
-# on Windows).
-_PEAK = ("import resource, runpy, sys\n"
+# on Windows). The report is an atexit callback, so the command ends the usual way in this process
+# (engine.shell.cli skips the interpreter's teardown only when nothing waits for the exit); the
+# teardown frees memory, it never raises the peak.
+_PEAK = ("import atexit, resource, runpy, sys\n"
+         "def report():\n"
+         "    try:\n"
+         "        line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+         "        mb = int(line.split()[1]) / 1024\n"
+         "    except OSError:\n"
+         "        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+         "        mb = kb / (1024 * 1024) if sys.platform == 'darwin' else kb / 1024\n"
+         "    sys.stderr.write(f'PEAK {mb:.1f}\\n')\n"
+         "atexit.register(report)\n"
          "sys.argv = sys.argv[1:]\n"
-         "try:\n    runpy.run_module('engine.shell.cli', run_name='__main__')\n"
-         "except SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
-         "try:\n"
-         "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
-         "    mb = int(line.split()[1]) / 1024\n"
-         "except OSError:\n"
-         "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-         "    mb = kb / (1024 * 1024) if sys.platform == 'darwin' else kb / 1024\n"
-         "sys.stderr.write(f'PEAK {mb:.1f}\\n')\n"
-         "sys.exit(code)\n")
+         "runpy.run_module('engine.shell.cli', run_name='__main__')\n")
 
 
 def cli_run(template: Path, out: Path) -> float:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from engine.formula.evaluate import Evaluation
 from engine.formula.support import check_values
-from engine.values import CellValue
-from engine.xlsx.package import Package, SheetEntry, child, m
-from engine.xlsx.sheet import SheetXml, array_members, set_cached_value, sheet_of
+from engine.values import CellValue, ExcelError
+from engine.xlsx.package import Package, child, m
+from engine.xlsx.sheet import array_members, set_cached_value, sheet_of
 
 
 def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
@@ -32,44 +31,10 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
         When a value cannot be trusted (see :func:`engine.formula.evaluate.check_values`); nothing
         is written then.
     """
-    cached = read_cached_values(package, evaluation, path=path, keep=keep, skip=skip, written_sheets=written_sheets)
-    cached.write(package)
-    return cached.total
-
-
-@dataclass
-class CachedValues:
-    """The values :func:`read_cached_values` read and checked, for :meth:`write` to put into their sheets.
-    Writing needs no engine: it may run while the engine evaluates something else."""
-
-    sheets: list[tuple[SheetEntry, SheetXml, list[tuple[int, int, etree._Element]], list[tuple[int, int]]]]
-    values: dict[tuple[str, int, int], CellValue]
-    counts: dict[str, int]  # every sheet covered, written here or before: its formula count
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def write(self, package: Package) -> None:
-        values = self.values
-        for entry, sheet, cells, members in self.sheets:
-            for row, col, c_el in cells:
-                set_cached_value(c_el, values[(entry.name, row, col)])
-            for row, col in members:
-                set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
-            if cells or members:
-                package.write_xml(entry.part, sheet.root)
-
-
-def read_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
-                       keep: set[tuple[str, int, int]] | None = None,
-                       skip: Set[tuple[str, int, int]] = frozenset(),
-                       written_sheets: Mapping[str, int] | None = None) -> CachedValues:
-    """The values :func:`write_cached_values` writes, read from ``evaluation`` and checked (the same
-    arguments and errors); nothing is written yet."""
     sheets = []
     values: dict[tuple[str, int, int], CellValue] = {}
     formulas: dict[tuple[str, int, int], str] = {}
+    total = 0
     kept = keep or set()
     v_tag, f_tag = m("v"), m("f")
 
@@ -80,25 +45,32 @@ def read_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
         return key not in skip or c_el is None or child(c_el, v_tag) is None
 
     done = written_sheets or {}
-    counts: dict[str, int] = {}
     for entry in package.sheets():
         if entry.name in done:
-            counts[entry.name] = done[entry.name]
+            total += done[entry.name]
             continue
         if not package.has(entry.part):
             continue
         sheet = sheet_of(package, entry.part)
-        counts[entry.name] = sheet.formula_count
+        total += sheet.formula_count
         name = entry.name
         cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells() if written((name, row, col), c_el)]
         for row, col, c_el in cells:
             key = (name, row, col)
-            values[key] = evaluation.get(name, row, col)
-            f_el = child(c_el, f_tag)
-            formulas[key] = (f_el.text if f_el is not None else None) or ""
+            value = values[key] = evaluation.get(name, row, col)
+            if isinstance(value, ExcelError) and value.code == "#NAME?":  # check_values reads these formulas only
+                f_el = child(c_el, f_tag)
+                formulas[key] = (f_el.text if f_el is not None else None) or ""
         members = [(row, col) for row, col in array_members(sheet) if written((name, row, col), sheet.cell(row, col))]
         for row, col in members:
             values[(name, row, col)] = evaluation.get(name, row, col)
         sheets.append((entry, sheet, cells, members))
     check_values(values, formulas, path=path)
-    return CachedValues(sheets, values, counts)
+    for entry, sheet, cells, members in sheets:
+        for row, col, c_el in cells:
+            set_cached_value(c_el, values[(entry.name, row, col)])
+        for row, col in members:
+            set_cached_value(sheet.ensure_cell(row, col), values[(entry.name, row, col)])
+        if cells or members:
+            package.write_xml(entry.part, sheet.root)
+    return total

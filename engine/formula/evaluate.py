@@ -27,7 +27,7 @@ from engine.formula.functions import register_functions
 from engine.formula.prepare import prepare_engine_copy
 from engine.formula.formula_texts import Quotes, requoted
 from engine.formula.probe import perturbed
-from engine.formula.running import BUSY, ENGINE_FAILURES, run
+from engine.formula.running import ENGINE_FAILURES, run
 from engine.xlsx.package import Package, m
 from engine.refs import Area, column_letter, parse_area, parse_cell, quote_sheet
 from engine.values import CellValue, ExcelError, date_to_serial
@@ -129,9 +129,8 @@ class Evaluation:
         self._book.add_sheet(name)
         _put(self._book.sheet(name), cells)
 
-    def recalculate(self, meanwhile: Callable[[], None] | None = None) -> None:
-        """Re-compute the cells that depend on what was set since the last evaluation; ``meanwhile()``
-        runs alongside, and must not use this evaluation (:func:`engine.formula.running.run`).
+    def recalculate(self) -> None:
+        """Re-compute the cells that depend on what was set since the last evaluation.
 
         Raises
         ------
@@ -139,11 +138,7 @@ class Evaluation:
             When the engine fails, takes longer than the time limit, or a circular reference does
             not converge.
         """
-        book, self._book = self._book, BUSY  # any use meanwhile fails loudly
-        try:
-            run(book, self._time_limit_s, self._path, meanwhile)
-        finally:
-            self._book = book
+        run(self._book, self._time_limit_s, self._path)
         telemetry = self._book.last_cycle_telemetry()
         if telemetry.capped_sccs:
             raise EvaluationError(

@@ -24,7 +24,7 @@ from engine.errors import (
     ProfileError,
     TemplateError,
 )
-from engine.formula.cached import CachedValues, read_cached_values, write_cached_values
+from engine.formula.cached import write_cached_values
 from engine.formula.datatables import evaluate_tables, find_tables
 from engine.formula.evaluate import Evaluation, evaluate
 from engine.formula.reconcile import CachedResults, Reconciliation, cached_results, reconcile, require_reconciled
@@ -148,7 +148,7 @@ class ModelSession:
         tables = bool(find_tables(source.package))
         if tables:
             evaluate_tables(source.package, engine, path=path)
-        reconciled = reconcile(source.package, engine, cached[0])
+        reconciled = reconcile(source.package, engine, cached.pop())  # popped: freed once compared
         profile = resolve_profile(source, profile_arg, engine, start=curve.start_date())
         used = used_cells(engine, profile)
         refuse_unsupported(engine.unsupported, used, path=path)
@@ -301,16 +301,10 @@ class ModelSession:
 
     def evaluate(self) -> None:
         """Re-compute what the inputs set since the last evaluation reach (incrementally)."""
-        self._evaluate()
-
-    def _evaluate(self, meanwhile: Callable[[], None] | None = None) -> None:
-        """:meth:`evaluate`, running ``meanwhile()`` alongside (work that does not use the engine)."""
         if not self._dirty:
-            if meanwhile is not None:
-                meanwhile()
             return
         self._dirty = False
-        self.engine.recalculate(meanwhile)
+        self.engine.recalculate()
         if self._tables:
             evaluate_tables(self._package, self.engine, path=self.source.path)
 
@@ -387,22 +381,26 @@ class ModelSession:
                            notes=self.warnings, frequency_months=profile.timeline.frequency.value,
                            styles=patch.styles, date1904=self.source.date1904)
         prepare_for_recalc_on_open(package)
-        if self.engine.iterating:  # circular references move at every evaluation: read the values after the last
-            self._evaluate_summary(credit)
-            skip, model, write_model = self._final_values()
-            write_model()
-        else:  # every value but Credit_Summary's is final: written while the engine computes Credit_Summary
-            skip, model, write_model = self._final_values()
-            self._evaluate_summary(credit, write_model)
+        self.engine.add_sheet(SUMMARY_SHEET, credit.summary_cells)
+        self._dirty = True
+        self.evaluate()
         credit.finish(package, self.engine, styles=patch.styles, date1904=self.source.date1904, path=path)
         assert credit.metrics_after is not None
         if blocks:
             add_blocks(credit.summary_sheet, list(blocks), patch.styles)
         if finish is not None:
             finish(package, patch.styles)
+        # Nothing edits GPU_Curve and Credit_Summary from here: they are written as bytes with their values,
+        # without a tree (35 and 28 MB on the 1,200-month variant).
+        package.write(patch.curve_part, patch.curve_sheet.to_xml(
+            values=lambda row, col: self.engine.get(SHEET_NAME, row, col)))
         summary_formulas = credit.write_summary(package, self.engine)
+        # Cells the engine reproduced whose value did not change keep the value the file holds.
+        get = self.engine.get
+        skip = {key for key, value in self._reproduced.items() if identical(get(*key), value)}
         written = write_cached_values(package, self.engine, path=path, keep=self.keep, skip=skip,
-                                      written_sheets=model.counts | {SUMMARY_SHEET: summary_formulas})
+                                      written_sheets={SHEET_NAME: patch.curve_sheet.formula_count,
+                                                      SUMMARY_SHEET: summary_formulas})
         write_atomic(package.to_bytes(), out_path, force=force)
         result = ConversionResult(
             input=path, output=out_path, preset=curve.preset, mode=curve.mode, params=self.params,
@@ -422,29 +420,3 @@ class ModelSession:
         if memo is not None:
             write_atomic(memo_text(result, curve, profile).encode(), memo, force=force)
         return result
-
-
-    def _evaluate_summary(self, credit: CreditReport, meanwhile: Callable[[], None] | None = None) -> None:
-        """Give the engine Credit_Summary's cells and compute them (``meanwhile`` runs alongside)."""
-        self.engine.add_sheet(SUMMARY_SHEET, credit.summary_cells)
-        self._dirty = True
-        self._evaluate(meanwhile)
-
-    def _final_values(self) -> tuple[set[Key], CachedValues, Callable[[], None]]:
-        """The template's and GPU_Curve's values, read from the engine: the cells that already hold theirs (the
-        engine reproduced them and nothing changed them since), the values to write, and the writing, which
-        no longer needs the engine (nothing the template or GPU_Curve holds reads Credit_Summary)."""
-        package, patch, get = self._package, self._patch, self.engine.get
-        skip = {key for key, value in self._reproduced.items() if identical(get(*key), value)}
-        model = read_cached_values(package, self.engine, path=self.source.path, keep=self.keep, skip=skip,
-                                   written_sheets={SHEET_NAME: patch.curve_sheet.formula_count, SUMMARY_SHEET: 0})
-        curve = {(row, col): get(SHEET_NAME, row, col)
-                 for (row, col), (kind, _content, _style) in patch.curve_sheet.cells.items() if kind == "formula"}
-
-        def write() -> None:
-            model.write(package)
-            # GPU_Curve is written as bytes with its values, without a tree (35 MB on the 1,200-month variant):
-            # nothing edits it afterwards.
-            package.write(patch.curve_part, patch.curve_sheet.to_xml(values=lambda row, col: curve[(row, col)]))
-
-        return skip, model, write

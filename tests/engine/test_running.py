@@ -8,7 +8,6 @@ import formualizer as fz
 import pytest
 
 from engine.errors import EvaluationError
-from engine.formula.evaluate import Evaluation
 from engine.formula.running import run
 
 
@@ -30,11 +29,11 @@ def _heavy() -> fz.Workbook:
     return book
 
 
-def test_the_work_meanwhile_runs_on_the_calling_thread_and_the_values_are_the_engines():
+def test_the_work_meanwhile_runs_on_another_thread_and_the_values_are_the_engines():
     book = _chain(5_000)
     threads = []
     run(book, 60.0, "x.xlsx", lambda: threads.append(threading.current_thread()))
-    assert threads == [threading.current_thread()]
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()  # the engine stays on this one
     assert book.get_value("S", 5_000, 1) == 5_000.0  # 1 + 4,999 steps of 1
 
 
@@ -56,13 +55,3 @@ def test_an_engine_failure_is_raised_once_the_work_meanwhile_is_done():
     with pytest.raises(EvaluationError, match="took longer than the 0.05 s limit"):
         run(_heavy(), 0.05, "x.xlsx", lambda: done.append(True))
     assert done == [True]
-
-
-def test_reading_the_engine_while_it_evaluates_is_a_bug_not_a_value():
-    evaluation = Evaluation(_chain(5_000), path="x.xlsx")
-    evaluation.recalculate()
-    evaluation.set_values({("S", 1, 1): 2.0})
-    with pytest.raises(AssertionError, match="gpucredit bug"):
-        evaluation.recalculate(meanwhile=lambda: evaluation.get("S", 5_000, 1) and None)
-    evaluation.recalculate()
-    assert evaluation.get("S", 5_000, 1) == 5_001.0  # 2 + 4,999, once it is done
