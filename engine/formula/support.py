@@ -102,9 +102,9 @@ def _unsupported_of(text: str, lacking: dict[str, bool]) -> frozenset[str]:
 
 def _any_lacking(texts: list[str], lacking: dict[str, bool]) -> bool:
     """Whether any of ``texts`` may call a function the engine lacks: one search over all of them, before
-    the search formula by formula (on the 1,200-month variant, 0.12 of 0.15 s). It reads string literals
-    and quoted sheet names as text too, so it finds every call :func:`called_functions` finds, and may
-    say yes for a word in a string: then the formula-by-formula search decides."""
+    the search formula by formula (the 1,200-month variant searched in 53 ms instead of 90). It reads
+    string literals and quoted sheet names as text too, so it finds every call :func:`called_functions`
+    finds, and may say yes for a word in a string: then the formula-by-formula search decides."""
     return any(_lacks(name, lacking) for name in {function_name(n.upper()) for n in _CALL.findall("\n".join(texts))})
 
 
