@@ -55,3 +55,19 @@ def test_an_engine_failure_is_raised_once_the_work_meanwhile_is_done():
     with pytest.raises(EvaluationError, match="took longer than the 0.05 s limit"):
         run(_heavy(), 0.05, "x.xlsx", lambda: done.append(True))
     assert done == [True]
+
+
+def test_the_switch_interval_is_quick_during_the_work_and_put_back_after_even_when_it_fails():
+    import sys
+
+    before = sys.getswitchinterval()
+    during = []
+    run(_chain(2_000), 60.0, "x.xlsx", lambda: during.append(sys.getswitchinterval()))
+    assert during == [pytest.approx(0.0001)] and sys.getswitchinterval() == before  # Python keeps it in microseconds
+
+    def failing() -> None:
+        raise KeyError("meanwhile")
+
+    with pytest.raises(KeyError):
+        run(_chain(2_000), 60.0, "x.xlsx", failing)
+    assert sys.getswitchinterval() == before
