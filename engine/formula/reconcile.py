@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -116,25 +116,11 @@ class Reconciliation:
 
 @dataclass(frozen=True)
 class CachedResults:
-    """Excel's cached result of every formula cell and array member, sheet by sheet in the order
-    :func:`_result_cells` gives them (None: the cell caches no result). Read from the file alone, so it
-    can be read while the engine evaluates; a list of values per sheet, not a record per cell, so that
-    it adds little to the conversion's peak memory (about 2.5 MB on the 1,200-month variant)."""
+    """Excel's cached result of every formula cell and array member that carries one, sheet by sheet:
+    (row, column, ``<c>``, value). Read from the file alone, so it can be read while the engine evaluates."""
 
-    sheets: tuple[tuple[str, list[CellValue]], ...]
+    sheets: tuple[tuple[str, list[tuple[int, int, etree._Element, CellValue]]], ...]
     any_result: bool  # one of them is something else than 0 or the empty text
-
-
-def _result_cells(package: Package) -> Iterator[tuple[str, list[tuple[int, int, etree._Element]]]]:
-    """Each sheet's name and its formula cells and array members (row, column, ``<c>``), in a fixed order."""
-    for entry in package.sheets():
-        if not package.has(entry.part):
-            continue
-        sheet = sheet_of(package, entry.part)
-        cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
-        cells += [(row, col, c_el) for row, col in array_members(sheet)
-                  if (c_el := sheet.cell(row, col)) is not None]
-        yield entry.name, cells
 
 
 def cached_results(package: Package) -> CachedResults:
@@ -143,17 +129,22 @@ def cached_results(package: Package) -> CachedResults:
     sheets = []
     any_result = False
     v_tag = m("v")
-    for name, cells in _result_cells(package):
-        found: list[CellValue] = []
-        for _row, _col, c_el in cells:
+    for entry in package.sheets():
+        if not package.has(entry.part):
+            continue
+        sheet = sheet_of(package, entry.part)
+        cells = [(row, col, c_el) for row, col, c_el in sheet.formula_cells()]
+        cells += [(row, col, c_el) for row, col in array_members(sheet)
+                  if (c_el := sheet.cell(row, col)) is not None]
+        found = []
+        for row, col, c_el in cells:
             v_el = child(c_el, v_tag)
             if v_el is None or (v_el.text is None and c_el.get("t") not in ("str", "inlineStr")):
-                found.append(None)
                 continue
             cached = _cached(c_el.get("t", "n"), v_el.text or "", strings)
             any_result = any_result or cached not in (0.0, "")
-            found.append(cached)
-        sheets.append((name, found))
+            found.append((row, col, c_el, cached))
+        sheets.append((entry.name, found))
     return CachedResults(tuple(sheets), any_result)
 
 
@@ -173,10 +164,8 @@ def reconcile(package: Package, evaluation: Evaluation, results: CachedResults |
     reproduced: dict[tuple[str, int, int], CellValue] = {}
     keys: set[tuple[str, int, int]] = set()
     f_tag = m("f")
-    for (name, cells), (_name, values) in zip(_result_cells(package), results.sheets, strict=True):
-        for (row, col, c_el), cached in zip(cells, values, strict=True):
-            if cached is None:
-                continue
+    for name, cells in results.sheets:
+        for row, col, c_el, cached in cells:
             key = (name, row, col)
             if key in evaluation.environment.cells:
                 environment.append(f"{quote_sheet(name)}!{c_el.get('r', '')}")

@@ -89,7 +89,7 @@ class ModelSession:
                  grid: PeriodGrid, rent_before: np.ndarray, credit: CreditReport, anchor: int,
                  contract: Contract | None, warnings: list[str], reconciled: Reconciliation, unverified: tuple[str, ...],
                  keep: set[Key], package: Package, patch: PatchResult, engine: Evaluation, limits: Limits,
-                 tables: bool, reproduced: dict[Key, CellValue]) -> None:
+                 tables: bool, reproduced: Mapping[Key, CellValue]) -> None:
         self.source = source
         self.profile = profile
         self.curve = curve
@@ -184,7 +184,7 @@ class ModelSession:
         # does not follow references made through defined names). Read again where circular references
         # iterate: detection's probes recalculated since, and those values move at every evaluation.
         reproduced = ({key: engine.get(*key) for key in reconciled.reproduced} if engine.iterating
-                      else dict(reconciled.reproduced))
+                      else reconciled.reproduced)
         debt_before = read_amounts(engine, profile.debt_amount)  # the loan the model sizes, before
         package = source.package  # the output: the loaded package, edited part by part
         patch = apply_patch(package, profile=profile, grid=grid, params=params, rent_before=rent_before,
