@@ -8,8 +8,8 @@ from pathlib import Path
 from lxml import etree
 
 from engine.formula.evaluate import Evaluation
-from engine.formula.support import check_values
-from engine.values import CellValue, ExcelError
+from engine.formula.support import check_values, is_name_error
+from engine.values import CellValue
 from engine.xlsx.package import Package, child, m
 from engine.xlsx.sheet import array_members, set_cached_value, sheet_of
 
@@ -58,7 +58,7 @@ def write_cached_values(package: Package, evaluation: Evaluation, *, path: Path,
         for row, col, c_el in cells:
             key = (name, row, col)
             value = values[key] = evaluation.get(name, row, col)
-            if isinstance(value, ExcelError) and value.code == "#NAME?":  # check_values reads these formulas only
+            if is_name_error(value):  # check_values reads these formulas only
                 f_el = child(c_el, f_tag)
                 formulas[key] = (f_el.text if f_el is not None else None) or ""
         members = [(row, col) for row, col in array_members(sheet) if written((name, row, col), sheet.cell(row, col))]

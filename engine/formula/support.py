@@ -24,6 +24,11 @@ from engine.xlsx.sheet import SheetXml, sheet_of
 from engine.values import CellValue, ExcelError
 
 
+def is_name_error(value: CellValue) -> bool:
+    """``#NAME?``: the values whose formulas :func:`check_values` reads (to name the function the engine lacks)."""
+    return isinstance(value, ExcelError) and value.code == "#NAME?"
+
+
 def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[tuple[str, int, int], str],
                  *, path: str | Path) -> None:
     """Refuse results that are not real answers: unknown functions and circular references.
@@ -44,7 +49,7 @@ def check_values(values: dict[tuple[str, int, int], CellValue], formulas: dict[t
         raise EvaluationError(
             f"circular reference ({len(circular)} cells) the formula engine did not iterate, so the model "
             "cannot be recomputed", path=path, sheet=sheet, cell=f"{column_letter(col)}{row}")
-    named = [key for key, value in values.items() if isinstance(value, ExcelError) and value.code == "#NAME?"]
+    named = [key for key, value in values.items() if is_name_error(value)]
     users: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for key in named:
         for name in _function_names(formulas.get(key, "")):

@@ -167,3 +167,24 @@ def test_the_texts_searched_for_functions_the_engine_lacks_are_the_engines():
     rewrites = {(1, 1): VDB, (1, 2): "SUM(2)"}
     assert unsupported_in_sheet(sheet, "S", rewrites=rewrites) == {("S", 1, 1): frozenset({"VDB"})}
     assert unsupported_in_sheet(sheet, "S") == {("S", 1, 1): frozenset({"MYFN"}), ("S", 1, 2): frozenset({"NOSUCHFUNC"})}
+
+
+def test_a_value_the_engine_could_not_name_is_refused_with_the_function_when_written(tmp_path):
+    # write_cached_values keeps only the #NAME? cells' formulas for check_values: the error names the
+    # function and the cell, and nothing is cached
+    import xlsxwriter
+
+    from engine.formula.cached import write_cached_values
+    from engine.formula.evaluate import evaluate
+    from engine.xlsx.package import Package
+
+    path = tmp_path / "name.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("S")
+    ws.write_number("A1", 2)
+    ws.write_formula("B1", "=A1*2")
+    ws.write_formula("B2", "=NOSUCHFUNC(A1)+1")
+    wb.close()
+    evaluation = evaluate(path.read_bytes(), path=path)
+    with pytest.raises(UnsupportedFunctionError, match=r"function NOSUCHFUNC .*S!B2"):
+        write_cached_values(Package.from_bytes(path.read_bytes()), evaluation, path=path)
